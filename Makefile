@@ -1,0 +1,112 @@
+# authd: authentication and authorization daemon.
+# Plain make: `make` builds, `make run` serves on 127.0.0.1:8000,
+# `make test` runs the whole suite from scratch.
+
+PREFIX ?=	/usr/local
+DESTDIR ?=
+BINDIR =	$(PREFIX)/sbin
+MANDIR =	$(PREFIX)/share/man
+SHAREDIR =	$(PREFIX)/share/authd
+SYSCONFDIR ?=	/etc
+
+CC ?=		cc
+PKGS =		libevent libpq hiredis jansson libssl libcrypto libbsd-overlay \
+		libjwt libcurl libsodium libcrypt
+WARNINGS =	-Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+		-Wshadow -Wpointer-arith -Wcast-qual
+CFLAGS ?=	-O2 -g
+CFLAGS +=	-std=c11 $(WARNINGS)
+CPPFLAGS +=	-D_GNU_SOURCE -Ilibauth -Iauthd -DAUTHD_SQLDIR=\"$(SHAREDIR)/sql\" \
+		$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS +=	$(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifeq ($(ASAN),1)
+CFLAGS +=	-O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+		-fno-sanitize-recover=undefined
+LDFLAGS +=	-fsanitize=address,undefined
+endif
+
+LIBAUTH_SRCS =	$(sort $(wildcard libauth/*.c) libauth/parse.c)
+LIBAUTH_OBJS =	$(LIBAUTH_SRCS:.c=.o)
+AUTHD_OBJS =	$(patsubst %.c,%.o,$(wildcard authd/*.c))
+AUTHCTL_OBJS =	$(patsubst %.c,%.o,$(wildcard authctl/*.c))
+UNIT_SRCS =	$(wildcard regress/unit/t_*.c)
+UNIT_PROGS =	$(UNIT_SRCS:.c=)
+HEADERS =	$(wildcard libauth/*.h authd/*.h authctl/*.h)
+
+.PHONY: all deps test run install uninstall clean lint bench fuzz
+
+all: deps authd/authd authctl/authctl $(UNIT_PROGS) regress/bench/hashbench
+
+deps:
+	@sh etc/dev/deps.sh
+
+libauth/parse.c: libauth/parse.y
+	bison -o $@ $<
+
+libauth/parse.o: libauth/parse.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-but-set-variable -c -o $@ $<
+
+%.o: %.c $(HEADERS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+libauth/libauth.a: $(LIBAUTH_OBJS)
+	rm -f $@
+	ar rcs $@ $(LIBAUTH_OBJS)
+
+authd/authd: $(AUTHD_OBJS) libauth/libauth.a
+	$(CC) $(LDFLAGS) -o $@ $(AUTHD_OBJS) libauth/libauth.a $(LDLIBS)
+
+authctl/authctl: $(AUTHCTL_OBJS) libauth/libauth.a
+	$(CC) $(LDFLAGS) -o $@ $(AUTHCTL_OBJS) libauth/libauth.a $(LDLIBS)
+
+regress/unit/t_%: regress/unit/t_%.c libauth/libauth.a $(HEADERS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< libauth/libauth.a \
+	    $(LDLIBS) -latf-c
+
+regress/bench/hashbench: regress/bench/hashbench.c libauth/libauth.a
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< libauth/libauth.a $(LDLIBS)
+
+test: all
+	@sh regress/run.sh
+
+run: all
+	@sh etc/dev/run.sh
+
+bench: all
+	@sh regress/bench/bench.sh
+
+lint: all
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --inline-suppr -Ilibauth -Iauthd --suppress=missingIncludeSystem \
+	    -i libauth/parse.c libauth authd authctl
+	mandoc -Tlint -Wwarning man/*.[0-9]
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SHAREDIR)/sql $(DESTDIR)$(SHAREDIR)/examples
+	install -m 0755 authd/authd authctl/authctl $(DESTDIR)$(BINDIR)
+	for f in man/*.5; do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man5; done
+	for f in man/*.8; do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man8; done
+	-for f in man/*.7; do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man7; done
+	install -m 0644 sql/*.sql $(DESTDIR)$(SHAREDIR)/sql
+	install -m 0644 etc/authd.conf $(DESTDIR)$(SHAREDIR)/examples
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/authd $(DESTDIR)$(BINDIR)/authctl
+	rm -f $(DESTDIR)$(MANDIR)/man5/authd.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man8/authd.8 $(DESTDIR)$(MANDIR)/man8/authctl.8
+	rm -rf $(DESTDIR)$(SHAREDIR)
+
+clean:
+	rm -f libauth/*.o libauth/libauth.a libauth/parse.c authd/*.o \
+	    authd/authd authctl/*.o authctl/authctl $(UNIT_PROGS) \
+	    regress/bench/hashbench
+	rm -rf regress/unit/*.dSYM
+
+# Prints the flags, for compiling one file by hand while others change.
+flags:
+	@echo "CPPFLAGS=$(CPPFLAGS)"
+	@echo "CFLAGS=$(CFLAGS)"
+	@echo "LDLIBS=$(LDLIBS)"

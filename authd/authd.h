@@ -1,0 +1,244 @@
+/*
+ * authd: the structures shared by its processes and every IPC message.
+ *
+ * Processes: one parent, K keyholders, N workers (see authd(8)).  Each
+ * child is a fresh exec of this binary with its role in argv; the parent
+ * sends it its configuration, its keys and the descriptors of its peers
+ * over the channel on descriptor AUTHD_PARENT_FD.
+ */
+#ifndef AUTHD_H
+#define AUTHD_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "ipc.h"
+
+#define AUTHD_PARENT_FD		3	/* a child's channel to the parent */
+#define AUTHD_MAX_WORKERS	64
+#define AUTHD_MAX_KEYHOLDERS	64
+#define AUTHD_VERSION		"0.1.0"
+
+enum proc_role {
+	PROC_PARENT,
+	PROC_KEYHOLDER,
+	PROC_WORKER,
+	PROC_CONTROL	/* authctl, on the control socket */
+};
+
+/*
+ * Every message of every channel.  The comment names the direction and
+ * the payload (see the ipc_get_* calls of the receiver).
+ */
+enum imsg_type {
+	IMSG_NONE,
+
+	/* parent -> child */
+	IMSG_CONFIG,		/* struct authd_config, exact size */
+	IMSG_KEY,		/* token_key_serialize(); keyholder: private */
+	IMSG_KEYS_DONE,		/* u32 number of keys sent */
+	IMSG_PEPPER,		/* raw bytes, keyholder only */
+	IMSG_PEER,		/* fd; u32 peer role, u32 peer index */
+	IMSG_LISTEN,		/* fd; a listening socket, worker only */
+	IMSG_START,		/* empty: everything was sent, drop and run */
+	IMSG_STATS_REQ,		/* empty */
+
+	/* child -> parent */
+	IMSG_READY,		/* empty: privileges dropped, serving */
+	IMSG_STATS,		/* struct proc_stats, exact size */
+
+	/* worker -> keyholder, answered with the same ih_peerid */
+	IMSG_KH_HASH_PASSWORD,	/* str password */
+	IMSG_KH_VERIFY_PASSWORD,/* str password, str hash ("" = dummy) */
+	IMSG_KH_SIGN_TOKEN,	/* str claims (JSON object) */
+	IMSG_KH_PUBLIC_KEYS,	/* empty */
+
+	/* keyholder -> worker */
+	IMSG_KH_HASH,		/* str hash */
+	IMSG_KH_VERIFY,		/* u32 match, str new hash ("" = no rehash) */
+	IMSG_KH_TOKEN,		/* str compact JWS */
+	IMSG_KH_JWKS,		/* str JWKS document */
+	IMSG_KH_ERROR,		/* str reason (for the log, never a client) */
+
+	/* authctl <-> parent, on the control socket */
+	IMSG_CTL_SHOW_STATUS,	/* empty */
+	IMSG_CTL_STATUS_PROC,	/* struct ctl_proc, one per process */
+	IMSG_CTL_STATUS,	/* struct ctl_status */
+	IMSG_CTL_RELOAD,	/* empty */
+	IMSG_CTL_LOG_VERBOSE,	/* u32 verbosity */
+	IMSG_CTL_OK,		/* empty */
+	IMSG_CTL_FAIL,		/* str message */
+	IMSG_CTL_END,		/* empty: end of a multi-part answer */
+
+	IMSG_MAX
+};
+
+/* Counters a child reports to the parent for "authctl show status". */
+struct proc_stats {
+	uint64_t	 ps_requests;	/* HTTP requests or keyholder jobs */
+	uint64_t	 ps_errors;
+	uint32_t	 ps_queue;	/* keyholder: jobs waiting */
+	uint32_t	 ps_db_up;	/* worker: 1 when PostgreSQL answers */
+	uint32_t	 ps_redis_up;	/* worker: 1 when Redis answers */
+	uint32_t	 ps_pad;
+};
+
+struct ctl_proc {
+	char		 cp_title[32];
+	int32_t		 cp_pid;
+	uint32_t	 cp_role;
+	uint32_t	 cp_index;
+	uint32_t	 cp_restarts;
+	struct proc_stats cp_stats;
+};
+
+struct ctl_status {
+	char		 cs_version[16];
+	int64_t		 cs_started;	/* Unix time */
+	uint32_t	 cs_workers;
+	uint32_t	 cs_keyholders;
+	uint64_t	 cs_reloads;
+};
+
+#endif /* AUTHD_H */
+
+/* A child process as the parent sees it. */
+struct child {
+	enum proc_role	 ch_role;
+	int		 ch_index;
+	pid_t		 ch_pid;		/* 0 while not running */
+	struct ipc_ev	 ch_iev;		/* channel to it */
+	int		 ch_ready;
+	unsigned int	 ch_restarts;
+	struct timespec	 ch_started;		/* monotonic */
+	struct event	*ch_respawn;		/* backoff timer */
+	struct proc_stats ch_stats;		/* last report */
+};
+
+/* authd.c */
+extern char		*authd_exe;	/* absolute path of this binary */
+extern int		 authd_debug;
+extern int		 authd_verbose;
+
+/* proc.c */
+const char	*proc_title(enum proc_role);
+pid_t		 proc_exec(enum proc_role, int index, int fd);
+void		 proc_drop(const struct authd_config *, enum proc_role,
+		    int do_chroot);
+int		 proc_read_config(struct ipc *, struct authd_config *);
+void		 proc_send_config(struct ipc_ev *, const struct authd_config *);
+
+/* parent.c */
+void		 parent_main(struct authd_config *) __attribute__((noreturn));
+
+/* control.c */
+int		 control_listen(const char *path);
+void		 control_init(struct event_base *, int fd);
+void		 control_close(const char *path);
+
+/* keyholder.c */
+void		 keyholder_main(int index) __attribute__((noreturn));
+
+/* worker.c */
+void		 worker_main(int index) __attribute__((noreturn));
+int		 parent_reload(char *err, size_t errlen);
+void		 parent_status(struct ipc_ev *, uint32_t peerid);
+
+/*
+ * Worker side.  A handler gets a struct http_req and finishes it, at once
+ * or from a callback, with exactly one http_reply()/http_error() call,
+ * which sends the answer and frees the request.
+ */
+struct evhttp_request;
+struct json_t;
+
+enum http_who {
+	WHO_ANYONE,		/* no authentication */
+	WHO_USER,		/* any active user (later issues) */
+	WHO_ADMIN		/* superuser or the route's permission */
+};
+
+#define ROUTE_NOSTORE	0x01	/* Cache-Control: no-store */
+
+struct http_req;
+typedef void	(*http_handler)(struct http_req *);
+
+struct route {
+	int		 rt_method;	/* EVHTTP_REQ_* */
+	const char	*rt_path;	/* segments; "{id}" and "{word}" */
+	http_handler	 rt_handler;
+	enum http_who	 rt_who;
+	const char	*rt_perm;	/* permission that also grants it */
+	int		 rt_flags;
+};
+
+#define HTTP_MAX_IDS	2
+
+struct http_req {
+	struct evhttp_request	*hr_req;
+	const struct route	*hr_route;
+	int64_t			 hr_id[HTTP_MAX_IDS];	/* {id}s in order */
+	int			 hr_nids;
+	char			 hr_word[64];		/* a {word} */
+	char			 hr_reqid[40];
+	char			 hr_addr[64];		/* client address */
+	const char		*hr_path;		/* without query */
+	int			 hr_method;
+	struct timespec		 hr_start;
+	int			 hr_nostore;
+};
+
+/* http.c */
+int		 http_init(struct event_base *, const struct authd_config *);
+int		 http_listen(int fd);
+void		 http_stop_listening(void);
+void		 http_reply(struct http_req *, int status, struct json_t *);
+void		 http_reply_raw(struct http_req *, int status,
+		    const char *content_type, const char *body, size_t len);
+void		 http_error(struct http_req *, int status, const char *detail);
+void		 http_unavailable(struct http_req *);
+unsigned int	 http_inflight(void);
+
+/* db.c: PostgreSQL, non-blocking, a small pool per worker. */
+struct pg_result;
+typedef void	(*db_cb)(struct pg_result *, void *);	/* NULL: failed */
+int		 db_open(struct event_base *, const struct authd_config *);
+int		 db_query(const char *sql, int nparams,
+		    const char *const *params, db_cb, void *);
+int		 db_up(void);
+void		 db_close(void);
+
+/* redis.c: hiredis async on the same event loop. */
+struct redisReply;
+typedef void	(*redis_cb)(struct redisReply *, void *); /* NULL: failed */
+int		 redis_init(struct event_base *, const struct authd_config *);
+int		 redis_command(redis_cb, void *, const char *fmt, ...);
+int		 redis_up(void);
+void		 redis_shutdown(void);
+
+/* khclient.c: requests to the least-loaded keyholder. */
+struct ipc_msg;
+typedef void	(*khc_cb)(struct ipc_msg *, void *);	/* NULL: failed */
+void		 khc_init(struct event_base *, int queue_max);
+int		 khc_add(int fd, int index);
+int		 khc_request(uint32_t type, const struct ipc_builder *,
+		    khc_cb, void *);
+unsigned int	 khc_pending(void);
+
+/* api_service.c */
+void		 api_root(struct http_req *);
+void		 api_health_db(struct http_req *);
+void		 api_health_redis(struct http_req *);
+void		 api_jwks(struct http_req *);
+
+/* worker.c */
+extern struct authd_config	 worker_conf;
+const char	*worker_jwks(void);
+/* SQLSTATE of a failed result ("" if none), for the 400/404/409 mapping. */
+const char	*db_sqlstate(const struct pg_result *);
+int		 db_ok(const struct pg_result *);	/* tuples or command OK */

@@ -1,0 +1,392 @@
+/*
+ * The HTTP surface of a worker: libevent's evhttp with every request
+ * routed here through one table, one place that writes answers, and
+ * JSON bodies for every error (evhttp's own pages are HTML).
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "authd.h"
+#include "log.h"
+
+#define HTTP_MAX_SEGMENTS	12
+
+static const struct route http_routes[] = {
+	{ EVHTTP_REQ_GET, "/", api_root, WHO_ANYONE, NULL, 0 },
+	{ EVHTTP_REQ_GET, "/health/db", api_health_db, WHO_ANYONE, NULL, 0 },
+	{ EVHTTP_REQ_GET, "/health/redis", api_health_redis, WHO_ANYONE, NULL,
+	    0 },
+	{ EVHTTP_REQ_GET, "/.well-known/jwks.json", api_jwks, WHO_ANYONE,
+	    NULL, 0 },
+};
+
+static struct evhttp	*http_server;
+static struct evhttp_bound_socket *http_bound[CONFIG_MAX_LISTEN];
+static int		 http_nbound;
+static unsigned int	 http_active;
+static uint64_t		 http_served;
+
+unsigned int
+http_inflight(void)
+{
+	return (http_active);
+}
+
+static const char *
+http_reason(int status)
+{
+	switch (status) {
+	case 200: return ("OK");
+	case 202: return ("Accepted");
+	case 204: return ("No Content");
+	case 400: return ("Bad Request");
+	case 401: return ("Unauthorized");
+	case 403: return ("Forbidden");
+	case 404: return ("Not Found");
+	case 405: return ("Method Not Allowed");
+	case 409: return ("Conflict");
+	case 413: return ("Payload Too Large");
+	case 422: return ("Unprocessable Entity");
+	case 429: return ("Too Many Requests");
+	case 503: return ("Service Unavailable");
+	default: return ("Internal Server Error");
+	}
+}
+
+static void
+http_headers(struct http_req *hr, const char *content_type)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(hr->hr_req);
+	char			 buf[64];
+
+	evhttp_add_header(h, "Content-Type", content_type);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "X-Frame-Options", "DENY");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(h, "Content-Security-Policy",
+	    "default-src 'none'; frame-ancestors 'none'");
+	evhttp_add_header(h, "X-Request-Id", hr->hr_reqid);
+	if (hr->hr_nostore) {
+		evhttp_add_header(h, "Cache-Control", "no-store");
+		evhttp_add_header(h, "Pragma", "no-cache");
+	}
+	if (worker_conf.c_hsts > 0) {
+		snprintf(buf, sizeof(buf), "max-age=%d", worker_conf.c_hsts);
+		evhttp_add_header(h, "Strict-Transport-Security", buf);
+	}
+}
+
+static void
+http_finish(struct http_req *hr, int status)
+{
+	struct timespec	 now;
+	long		 ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - hr->hr_start.tv_sec) * 1000 +
+	    (now.tv_nsec - hr->hr_start.tv_nsec) / 1000000;
+	log_debug("%s %s %d %ldms id=%s", hr->hr_method == EVHTTP_REQ_GET ?
+	    "GET" : "-", hr->hr_path, status, ms, hr->hr_reqid);
+	http_active--;
+	http_served++;
+	free((void *)(uintptr_t)hr->hr_path);
+	free(hr);
+}
+
+void
+http_reply_raw(struct http_req *hr, int status, const char *content_type,
+    const char *body, size_t len)
+{
+	struct evbuffer	*buf;
+
+	http_headers(hr, content_type);
+	if ((buf = evbuffer_new()) == NULL ||
+	    evbuffer_add(buf, body, len) == -1)
+		fatalx("%s: out of memory", __func__);
+	evhttp_send_reply(hr->hr_req, status, http_reason(status), buf);
+	evbuffer_free(buf);
+	http_finish(hr, status);
+}
+
+/* Sends body (taking its reference) and frees hr. */
+void
+http_reply(struct http_req *hr, int status, json_t *body)
+{
+	char	*text;
+
+	if ((text = json_dumps(body, JSON_COMPACT)) == NULL)
+		fatalx("%s: json_dumps", __func__);
+	json_decref(body);
+	http_reply_raw(hr, status, "application/json", text, strlen(text));
+	free(text);
+}
+
+void
+http_error(struct http_req *hr, int status, const char *detail)
+{
+	http_reply(hr, status, json_pack("{s:s}", "detail", detail));
+}
+
+void
+http_unavailable(struct http_req *hr)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(hr->hr_req),
+	    "Retry-After", "5");
+	http_error(hr, 503, "Service temporarily unavailable");
+}
+
+/* A path id: decimal digits only, a positive int64, no sign, no zeros. */
+static int
+http_parse_id(const char *s, size_t len, int64_t *id)
+{
+	int64_t	 v = 0;
+	size_t	 i;
+
+	if (len == 0 || len > 19 || s[0] == '0')
+		return (-1);
+	for (i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return (-1);
+		if (v > (INT64_MAX - (s[i] - '0')) / 10)
+			return (-1);
+		v = v * 10 + (s[i] - '0');
+	}
+	*id = v;
+	return (0);
+}
+
+static int
+http_word_char(int c)
+{
+	return ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+	    c == '-');
+}
+
+/*
+ * Matches path against a route pattern.  1 on a match; 0 when not;
+ * -1 when it matches but an {id} is malformed (a 422 for the client).
+ */
+static int
+http_match(const char *pattern, const char *path, struct http_req *hr)
+{
+	const char	*p = pattern, *s = path, *pe, *se;
+	size_t		 plen, slen;
+	int		 badid = 0;
+
+	hr->hr_nids = 0;
+	for (;;) {
+		if (*p != '/' || *s != '/')
+			return (0);
+		p++;
+		s++;
+		pe = p + strcspn(p, "/");
+		se = s + strcspn(s, "/");
+		plen = pe - p;
+		slen = se - s;
+		if (plen == 4 && strncmp(p, "{id}", 4) == 0) {
+			if (hr->hr_nids >= HTTP_MAX_IDS)
+				return (0);
+			if (http_parse_id(s, slen, &hr->hr_id[hr->hr_nids]) ==
+			    -1) {
+				if (slen == 0 || slen > 64 || memchr(s, '%',
+				    slen) != NULL)
+					return (0);
+				badid = 1;
+			}
+			hr->hr_nids++;
+		} else if (plen == 6 && strncmp(p, "{word}", 6) == 0) {
+			size_t	 i;
+
+			if (slen == 0 || slen >= sizeof(hr->hr_word))
+				return (0);
+			for (i = 0; i < slen; i++)
+				if (!http_word_char((unsigned char)s[i]))
+					return (0);
+			memcpy(hr->hr_word, s, slen);
+			hr->hr_word[slen] = '\0';
+		} else if (plen != slen || strncmp(p, s, plen) != 0)
+			return (0);
+		p = pe;
+		s = se;
+		if (*p == '\0' && *s == '\0')
+			return (badid ? -1 : 1);
+		if (*p == '\0' || *s == '\0')
+			return (0);
+	}
+}
+
+/*
+ * Finds the route; *status is 404 or 405 (or 422 for a malformed id)
+ * when none is returned.
+ */
+static const struct route *
+http_route(struct http_req *hr, int *status)
+{
+	size_t	 i;
+	int	 m, path_seen = 0, badid = 0;
+
+	for (i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++) {
+		m = http_match(http_routes[i].rt_path, hr->hr_path, hr);
+		if (m == 0)
+			continue;
+		path_seen = 1;
+		if (http_routes[i].rt_method != hr->hr_method)
+			continue;
+		if (m == -1) {
+			badid = 1;
+			continue;
+		}
+		return (&http_routes[i]);
+	}
+	*status = badid ? 422 : path_seen ? 405 : 404;
+	return (NULL);
+}
+
+static void
+http_request_id(struct http_req *hr, struct evhttp_request *req)
+{
+	const char	*in;
+	size_t		 i, len;
+	uint8_t		 raw[16];
+
+	in = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "X-Request-Id");
+	if (in != NULL && (len = strlen(in)) > 0 &&
+	    len < sizeof(hr->hr_reqid)) {
+		for (i = 0; i < len; i++)
+			if (!isalnum((unsigned char)in[i]) && in[i] != '-' &&
+			    in[i] != '_' && in[i] != '.')
+				break;
+		if (i == len) {
+			memcpy(hr->hr_reqid, in, len + 1);
+			return;
+		}
+	}
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(hr->hr_reqid, sizeof(hr->hr_reqid), raw, sizeof(raw));
+}
+
+static void
+http_peer(struct http_req *hr, struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon;
+	char				*addr = NULL;
+	uint16_t			 port;
+
+	if ((evcon = evhttp_request_get_connection(req)) != NULL)
+		evhttp_connection_get_peer(evcon, &addr, &port);
+	strlcpy(hr->hr_addr, addr != NULL ? addr : "", sizeof(hr->hr_addr));
+}
+
+/*
+ * The path as sent, without the query, one trailing slash removed so
+ * that "/api/v1/users/" and "/api/v1/users" are the same route.
+ */
+static char *
+http_path(struct evhttp_request *req)
+{
+	const char	*uri = evhttp_request_get_uri(req);
+	size_t		 len;
+	char		*path;
+
+	len = strcspn(uri, "?#");
+	if ((path = strndup(uri, len)) == NULL)
+		return (NULL);
+	if (len > 1 && path[len - 1] == '/')
+		path[len - 1] = '\0';
+	return (path);
+}
+
+static void
+http_dispatch(struct evhttp_request *req, void *arg)
+{
+	struct http_req	*hr;
+	int		 status;
+
+	(void)arg;
+	if ((hr = calloc(1, sizeof(*hr))) == NULL) {
+		evhttp_send_error(req, 503, NULL);
+		return;
+	}
+	http_active++;
+	clock_gettime(CLOCK_MONOTONIC, &hr->hr_start);
+	hr->hr_req = req;
+	hr->hr_method = evhttp_request_get_command(req);
+	/* HEAD is GET without a body; evhttp leaves the body out. */
+	if (hr->hr_method == EVHTTP_REQ_HEAD)
+		hr->hr_method = EVHTTP_REQ_GET;
+	http_request_id(hr, req);
+	http_peer(hr, req);
+	if ((hr->hr_path = http_path(req)) == NULL) {
+		hr->hr_path = strdup("");
+		http_unavailable(hr);
+		return;
+	}
+	if (strncmp(hr->hr_path, "/api/v1/auth/", 13) == 0)
+		hr->hr_nostore = 1;
+	if ((hr->hr_route = http_route(hr, &status)) == NULL) {
+		if (status == 422) {
+			http_reply(hr, 422, json_pack("{s:[{s:s,s:[s,s],s:s}]}",
+			    "detail", "type", "int_parsing", "loc", "path",
+			    "id", "msg", "Input should be a valid integer"));
+			return;
+		}
+		http_error(hr, status, status == 404 ? "Not Found" :
+		    "Method Not Allowed");
+		return;
+	}
+	if (hr->hr_route->rt_flags & ROUTE_NOSTORE)
+		hr->hr_nostore = 1;
+	hr->hr_route->rt_handler(hr);
+}
+
+int
+http_init(struct event_base *base, const struct authd_config *conf)
+{
+	if ((http_server = evhttp_new(base)) == NULL)
+		return (-1);
+	evhttp_set_allowed_methods(http_server, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_max_body_size(http_server, conf->c_max_body);
+	evhttp_set_max_headers_size(http_server, conf->c_max_headers);
+	evhttp_set_timeout(http_server, conf->c_timeout);
+	evhttp_set_default_content_type(http_server, "application/json");
+	evhttp_set_gencb(http_server, http_dispatch, NULL);
+	return (0);
+}
+
+int
+http_listen(int fd)
+{
+	struct evhttp_bound_socket	*bs;
+
+	if (http_nbound >= CONFIG_MAX_LISTEN ||
+	    (bs = evhttp_accept_socket_with_handle(http_server, fd)) == NULL)
+		return (-1);
+	http_bound[http_nbound++] = bs;
+	return (0);
+}
+
+/* Draining: stop taking connections, let the requests in flight end. */
+void
+http_stop_listening(void)
+{
+	while (http_nbound > 0)
+		evhttp_del_accept_socket(http_server, http_bound[--http_nbound]);
+}

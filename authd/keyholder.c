@@ -1,0 +1,405 @@
+/*
+ * The keyholder: the only process that holds the private signing keys
+ * and the pepper.  It has no network and no database; it answers
+ * workers' requests to hash and verify passwords and to sign tokens.
+ * Every request is checked for its exact shape; a malformed one closes
+ * that worker's channel and never touches the keys.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "authd.h"
+#include "log.h"
+#include "password.h"
+#include "token.h"
+
+#define KH_MAX_PEERS	(AUTHD_MAX_WORKERS * 2)
+#define KH_PEPPER_MAX	1024
+#define KH_CLAIMS_MAX	2048
+
+struct kh_peer {
+	struct ipc_ev	 kp_iev;
+	int		 kp_used;
+	int		 kp_worker;
+};
+
+static struct authd_config	 kh_conf;
+static struct token_keyset	 kh_keys, kh_newkeys;
+static struct password_params	 kh_params;
+static uint8_t			*kh_pepper;	/* sodium_malloc'd */
+static size_t			 kh_pepperlen;
+static char			 kh_dummy[PASSWORD_HASH_MAX];
+static struct ipc_ev		 kh_parent;
+static struct kh_peer		 kh_peers[KH_MAX_PEERS];
+static struct event_base	*kh_base;
+static struct proc_stats	 kh_stats;
+static int			 kh_index;
+
+static void	 kh_dispatch_worker(int, short, void *);
+
+/*
+ * Unknown users are verified against this hash so that a login costs the
+ * same whether or not the account exists.  It follows the parameters.
+ */
+static void
+kh_make_dummy(void)
+{
+	char	 pw[33];
+	uint8_t	 raw[16];
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(pw, sizeof(pw), raw, sizeof(raw));
+	if (password_hash(&kh_params, pw, kh_dummy, sizeof(kh_dummy)) == -1)
+		fatalx("cannot hash with the configured parameters");
+	sodium_memzero(pw, sizeof(pw));
+}
+
+static void
+kh_apply_config(void)
+{
+	password_params_from_config(&kh_params, &kh_conf);
+	kh_params.pp_pepper = kh_pepperlen ? kh_pepper : NULL;
+	kh_params.pp_pepperlen = kh_pepperlen;
+}
+
+static void
+kh_reply(struct ipc_ev *iev, uint32_t type, uint32_t peerid,
+    struct ipc_builder *b)
+{
+	if (ipc_ev_compose_b(iev, type, peerid, -1, b) == -1)
+		log_warnx("reply to worker failed");
+	ipc_builder_clear(b);
+}
+
+static int
+kh_hash(struct ipc_msg *msg, struct ipc_builder *b)
+{
+	const char	*pw;
+	char		 hash[PASSWORD_HASH_MAX];
+
+	if (ipc_get_str(msg, &pw, PASSWORD_MAX) == -1 ||
+	    ipc_get_end(msg) == -1)
+		return (-1);
+	if (password_hash(&kh_params, pw, hash, sizeof(hash)) == -1) {
+		ipc_put_str(b, "hashing failed");
+		return (IMSG_KH_ERROR);
+	}
+	ipc_put_str(b, hash);
+	return (IMSG_KH_HASH);
+}
+
+static int
+kh_verify(struct ipc_msg *msg, struct ipc_builder *b)
+{
+	const char	*pw, *hash;
+	char		 newhash[PASSWORD_HASH_MAX] = "";
+	int		 match, rehash = 0;
+
+	if (ipc_get_str(msg, &pw, PASSWORD_MAX) == -1 ||
+	    ipc_get_str(msg, &hash, PASSWORD_HASH_MAX) == -1 ||
+	    ipc_get_end(msg) == -1)
+		return (-1);
+	if (*hash == '\0') {
+		(void)password_verify(&kh_params, pw, kh_dummy, &rehash);
+		match = 0;
+		rehash = 0;
+	} else if ((match = password_verify(&kh_params, pw, hash,
+	    &rehash)) == -1)
+		match = 0;
+	if (match == 1 && rehash &&
+	    password_hash(&kh_params, pw, newhash, sizeof(newhash)) == -1)
+		newhash[0] = '\0';
+	ipc_put_u32(b, match == 1);
+	ipc_put_str(b, newhash);
+	sodium_memzero(newhash, sizeof(newhash));
+	return (IMSG_KH_VERIFY);
+}
+
+/* The claims must be an object naming this issuer; nothing else signs. */
+static int
+kh_sign(struct ipc_msg *msg, struct ipc_builder *b)
+{
+	const char	*claims, *iss;
+	json_t		*obj;
+	json_error_t	 jerr;
+	char		*tok;
+	int		 ok;
+
+	if (ipc_get_str(msg, &claims, KH_CLAIMS_MAX) == -1 ||
+	    ipc_get_end(msg) == -1)
+		return (-1);
+	if ((obj = json_loads(claims, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
+		return (-1);
+	ok = json_is_object(obj) &&
+	    (iss = json_string_value(json_object_get(obj, "iss"))) != NULL &&
+	    strcmp(iss, kh_conf.c_issuer) == 0;
+	json_decref(obj);
+	if (!ok)
+		return (-1);
+	if ((tok = token_sign(&kh_keys, claims)) == NULL) {
+		ipc_put_str(b, "signing failed");
+		return (IMSG_KH_ERROR);
+	}
+	ipc_put_str(b, tok);
+	free(tok);
+	return (IMSG_KH_TOKEN);
+}
+
+static int
+kh_jwks(struct ipc_msg *msg, struct ipc_builder *b)
+{
+	char	*jwks;
+
+	if (ipc_check_len(msg, 0) == -1)
+		return (-1);
+	if ((jwks = token_jwks(&kh_keys)) == NULL) {
+		ipc_put_str(b, "no keys");
+		return (IMSG_KH_ERROR);
+	}
+	ipc_put_str(b, jwks);
+	free(jwks);
+	return (IMSG_KH_JWKS);
+}
+
+/* Returns the reply type, or -1 for a message this peer may not send. */
+static int
+kh_request(struct ipc_msg *msg, struct ipc_builder *b)
+{
+	switch (msg->im_hdr.ih_type) {
+	case IMSG_KH_HASH_PASSWORD:
+		return (kh_hash(msg, b));
+	case IMSG_KH_VERIFY_PASSWORD:
+		return (kh_verify(msg, b));
+	case IMSG_KH_SIGN_TOKEN:
+		return (kh_sign(msg, b));
+	case IMSG_KH_PUBLIC_KEYS:
+		return (kh_jwks(msg, b));
+	default:
+		return (-1);
+	}
+}
+
+static void
+kh_peer_close(struct kh_peer *p)
+{
+	ipc_ev_clear(&p->kp_iev);
+	p->kp_used = 0;
+}
+
+static void
+kh_dispatch_worker(int fd, short events, void *arg)
+{
+	struct kh_peer		*p = arg;
+	struct ipc_builder	*b;
+	struct ipc_msg		 msg;
+	int			 r, type;
+
+	(void)fd;
+	if (ipc_ev_io(&p->kp_iev, events) == -1) {
+		kh_peer_close(p);
+		return;
+	}
+	if ((b = malloc(sizeof(*b))) == NULL)
+		fatal(NULL);
+	while ((r = ipc_get(&p->kp_iev.ie_ipc, &msg)) == 1) {
+		ipc_builder_init(b);
+		type = kh_request(&msg, b);
+		if (type == -1) {
+			log_warnx("invalid message type %u from worker %d, "
+			    "closing its channel", msg.im_hdr.ih_type,
+			    p->kp_worker);
+			ipc_msg_free(&msg);
+			ipc_builder_clear(b);
+			r = -1;
+			break;
+		}
+		kh_stats.ps_requests++;
+		kh_stats.ps_errors += type == IMSG_KH_ERROR;
+		kh_reply(&p->kp_iev, type, msg.im_hdr.ih_peerid, b);
+		ipc_msg_free(&msg);
+	}
+	free(b);
+	if (r == -1)
+		kh_peer_close(p);
+}
+
+static int
+kh_add_peer(struct ipc_msg *msg)
+{
+	uint32_t	 role, idx;
+	int		 i, fd;
+
+	if (ipc_get_u32(msg, &role) == -1 || ipc_get_u32(msg, &idx) == -1 ||
+	    ipc_get_end(msg) == -1 || role != PROC_WORKER ||
+	    (fd = ipc_take_fd(msg)) == -1)
+		return (-1);
+	for (i = 0; i < KH_MAX_PEERS; i++)
+		if (!kh_peers[i].kp_used)
+			break;
+	if (i == KH_MAX_PEERS) {
+		log_warnx("too many worker channels");
+		close(fd);
+		return (0);
+	}
+	if (ipc_ev_init(&kh_peers[i].kp_iev, kh_base, fd, kh_dispatch_worker,
+	    &kh_peers[i]) == -1) {
+		close(fd);
+		return (0);
+	}
+	kh_peers[i].kp_used = 1;
+	kh_peers[i].kp_worker = idx;
+	return (0);
+}
+
+static int
+kh_add_key(struct ipc_msg *msg)
+{
+	struct token_key	*k;
+	uint32_t		 current;
+
+	if (kh_newkeys.ks_nkeys >= TOKEN_MAX_KEYS)
+		return (-1);
+	k = &kh_newkeys.ks_keys[kh_newkeys.ks_nkeys];
+	if (token_key_deserialize(msg, k) == -1)
+		return (-1);
+	kh_newkeys.ks_nkeys++;
+	if (ipc_get_u32(msg, &current) == -1 || ipc_get_end(msg) == -1)
+		return (-1);
+	if (current)
+		kh_newkeys.ks_current = kh_newkeys.ks_nkeys - 1;
+	return (0);
+}
+
+static int
+kh_keys_done(struct ipc_msg *msg)
+{
+	uint32_t	 n;
+
+	if (ipc_get_u32(msg, &n) == -1 || ipc_get_end(msg) == -1 ||
+	    n != (uint32_t)kh_newkeys.ks_nkeys || n == 0)
+		return (-1);
+	token_keyset_clear(&kh_keys);
+	kh_keys = kh_newkeys;
+	memset(&kh_newkeys, 0, sizeof(kh_newkeys));
+	return (0);
+}
+
+static int
+kh_set_pepper(struct ipc_msg *msg)
+{
+	size_t	 len = msg->im_hdr.ih_len;
+
+	if (len > KH_PEPPER_MAX)
+		return (-1);
+	if (kh_pepper != NULL)
+		sodium_free(kh_pepper);
+	kh_pepper = NULL;
+	kh_pepperlen = 0;
+	if (len > 0) {
+		if ((kh_pepper = sodium_malloc(len)) == NULL)
+			fatal("sodium_malloc");
+		if (ipc_get_data(msg, kh_pepper, len) == -1)
+			return (-1);
+		sodium_mprotect_readonly(kh_pepper);
+		kh_pepperlen = len;
+	}
+	kh_apply_config();
+	kh_make_dummy();
+	return (0);
+}
+
+static int
+kh_parent_msg(struct ipc_msg *msg)
+{
+	switch (msg->im_hdr.ih_type) {
+	case IMSG_CONFIG:
+		if (ipc_check_len(msg, sizeof(kh_conf)) == -1 ||
+		    ipc_get_data(msg, &kh_conf, sizeof(kh_conf)) == -1)
+			return (-1);
+		kh_apply_config();
+		return (0);
+	case IMSG_KEY:
+		return (kh_add_key(msg));
+	case IMSG_KEYS_DONE:
+		return (kh_keys_done(msg));
+	case IMSG_PEPPER:
+		return (kh_set_pepper(msg));
+	case IMSG_PEER:
+		return (kh_add_peer(msg));
+	case IMSG_START:
+		if (ipc_check_len(msg, 0) == -1)
+			return (-1);
+		ipc_ev_compose(&kh_parent, IMSG_READY, 0, -1, NULL, 0);
+		return (0);
+	default:
+		return (-1);
+	}
+}
+
+static void
+kh_dispatch_parent(int fd, short events, void *arg)
+{
+	struct ipc_msg	 msg;
+	int		 r;
+
+	(void)fd;
+	(void)arg;
+	if (ipc_ev_io(&kh_parent, events) == -1)
+		fatalx("parent channel closed");
+	while ((r = ipc_get(&kh_parent.ie_ipc, &msg)) == 1) {
+		r = kh_parent_msg(&msg);
+		ipc_msg_free(&msg);
+		if (r == -1)
+			fatalx("invalid message from parent");
+	}
+	if (r == -1)
+		fatalx("invalid message from parent");
+}
+
+static void
+kh_report(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	ipc_ev_compose(&kh_parent, IMSG_STATS, 0, -1, &kh_stats,
+	    sizeof(kh_stats));
+}
+
+void
+keyholder_main(int index)
+{
+	struct event	*report;
+	struct timeval	 one = { 1, 0 };
+
+	kh_index = index;
+	log_procinit(proc_title(PROC_KEYHOLDER));
+	setproctitle("%s", proc_title(PROC_KEYHOLDER));
+	if (password_init() == -1)
+		fatalx("password_init");
+	if (ipc_ev_init(&kh_parent, NULL, AUTHD_PARENT_FD, NULL, NULL) == -1)
+		fatal("ipc_ev_init");
+	if (proc_read_config(&kh_parent.ie_ipc, &kh_conf) == -1)
+		fatalx("no configuration from the parent");
+	kh_apply_config();
+	proc_drop(&kh_conf, PROC_KEYHOLDER, geteuid() == 0);
+
+	if ((kh_base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	if (ipc_ev_attach(&kh_parent, kh_base, kh_dispatch_parent, NULL) == -1)
+		fatal("ipc_ev_attach");
+	if ((report = event_new(kh_base, -1, EV_PERSIST, kh_report,
+	    NULL)) == NULL || event_add(report, &one) == -1)
+		fatalx("report timer");
+	log_debug("keyholder %d ready", kh_index);
+	event_base_dispatch(kh_base);
+	fatalx("event loop ended");
+}

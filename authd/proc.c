@@ -1,0 +1,180 @@
+/*
+ * Process plumbing shared by the parent and its children: starting a
+ * child as a fresh exec of authd with its role in argv, the fixed order
+ * in which a child gives up its privileges, and the first message every
+ * child waits for, its configuration.
+ */
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include <fcntl.h>
+#include <poll.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "authd.h"
+#include "log.h"
+
+const char *
+proc_title(enum proc_role role)
+{
+	switch (role) {
+	case PROC_PARENT:
+		return ("parent");
+	case PROC_KEYHOLDER:
+		return ("keyholder");
+	case PROC_WORKER:
+		return ("worker");
+	case PROC_CONTROL:
+		return ("control");
+	}
+	return ("unknown");
+}
+
+/*
+ * Forks and execs a child with the channel fd on AUTHD_PARENT_FD.  A
+ * fresh exec gives each child a new address space: nothing the parent
+ * read (keys, the pepper) is in a worker's memory unless it was sent.
+ */
+pid_t
+proc_exec(enum proc_role role, int index, int fd)
+{
+	char	 idx[16], *argv[8];
+	int	 argc = 0;
+	pid_t	 pid;
+
+	snprintf(idx, sizeof(idx), "%d", index);
+	argv[argc++] = authd_exe;
+	argv[argc++] = (char *)(uintptr_t)"-P";
+	argv[argc++] = (char *)(uintptr_t)proc_title(role);
+	argv[argc++] = (char *)(uintptr_t)"-I";
+	argv[argc++] = idx;
+	if (authd_debug)
+		argv[argc++] = (char *)(uintptr_t)"-d";
+	if (authd_verbose)
+		argv[argc++] = (char *)(uintptr_t)"-v";
+	argv[argc] = NULL;
+
+	switch (pid = fork()) {
+	case -1:
+		log_warn("fork");
+		return (-1);
+	case 0:
+		break;
+	default:
+		return (pid);
+	}
+
+	/* Child: the channel becomes fd 3, everything else is closed. */
+	if (fd != AUTHD_PARENT_FD) {
+		if (dup2(fd, AUTHD_PARENT_FD) == -1)
+			fatal("dup2");
+	} else if (fcntl(fd, F_SETFD, 0) == -1)
+		fatal("fcntl");
+	closefrom(AUTHD_PARENT_FD + 1);
+	/* The parent's signal dispositions must not leak into the child. */
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	execv(authd_exe, argv);
+	fatal("execv %s", authd_exe);
+}
+
+/*
+ * Gives up privileges in the one fixed order: look up the user while
+ * /etc is reachable, chroot, then groups, gid and uid, then no new
+ * privileges ever, then prove that root cannot be regained.  Started as
+ * an ordinary user, authd keeps that user and only loses new privileges.
+ */
+void
+proc_drop(const struct authd_config *conf, enum proc_role role,
+    int do_chroot)
+{
+	struct passwd	*pw;
+	struct rlimit	 rl;
+
+	if (geteuid() == 0) {
+		if ((pw = getpwnam(conf->c_user)) == NULL)
+			fatalx("unknown user %s", conf->c_user);
+		if (do_chroot) {
+			if (chroot(conf->c_chroot) == -1)
+				fatal("chroot %s", conf->c_chroot);
+			if (chdir("/") == -1)
+				fatal("chdir /");
+		}
+		if (setgroups(1, &pw->pw_gid) == -1)
+			fatal("setgroups");
+		if (setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1)
+			fatal("setresgid");
+		if (setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+			fatal("setresuid");
+		if (setuid(0) != -1 || seteuid(0) != -1)
+			fatalx("%s: could regain root", proc_title(role));
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("prctl PR_SET_NO_NEW_PRIVS");
+	if (role == PROC_KEYHOLDER) {
+		/* Keys live here: no core dumps, no ptrace by our own uid. */
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+			fatal("prctl PR_SET_DUMPABLE");
+		rl.rlim_cur = rl.rlim_max = 0;
+		if (setrlimit(RLIMIT_CORE, &rl) == -1)
+			fatal("setrlimit RLIMIT_CORE");
+	}
+	/* Children die with the parent: no orphan keeps the port. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) == -1)
+		fatal("prctl PR_SET_PDEATHSIG");
+	if (getppid() == 1)
+		fatalx("parent went away");
+}
+
+/* A child blocks for its configuration, the first message it gets. */
+int
+proc_read_config(struct ipc *ipc, struct authd_config *conf)
+{
+	struct ipc_msg	 msg;
+	ssize_t		 n;
+	int		 r;
+
+	for (;;) {
+		if ((r = ipc_get(ipc, &msg)) == -1)
+			return (-1);
+		if (r == 1)
+			break;
+		n = ipc_read(ipc);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+			struct pollfd	 pfd = { ipc->i_fd, POLLIN, 0 };
+
+			if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
+				return (-1);
+			continue;
+		}
+		if (n <= 0)
+			return (-1);
+	}
+	if (msg.im_hdr.ih_type != IMSG_CONFIG ||
+	    ipc_check_len(&msg, sizeof(*conf)) == -1 ||
+	    ipc_get_data(&msg, conf, sizeof(*conf)) == -1) {
+		ipc_msg_free(&msg);
+		return (-1);
+	}
+	ipc_msg_free(&msg);
+	return (0);
+}
+
+void
+proc_send_config(struct ipc_ev *iev, const struct authd_config *conf)
+{
+	if (ipc_ev_compose(iev, IMSG_CONFIG, 0, -1, conf, sizeof(*conf)) == -1)
+		fatal("%s: compose config", __func__);
+}
