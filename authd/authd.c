@@ -38,6 +38,7 @@ main(int argc, char *argv[])
 	struct authd_config	 conf;
 	const char		*conffile = CONFIG_FILE, *role = NULL;
 	const char		*errstr;
+	char			*path;
 	int			 ch, noaction = 0, index = 0;
 
 	setproctitle_init(argc, argv, environ);
@@ -86,8 +87,12 @@ main(int argc, char *argv[])
 		errx(2, "unknown process role %s", role);
 	}
 
-	if (config_parse(conffile, &conf) == -1)
+	/* A reload after daemon() has moved to / needs the full path. */
+	if ((path = realpath(conffile, NULL)) == NULL)
+		err(1, "%s", conffile);
+	if (config_parse(path, &conf) == -1)
 		exit(1);
+	free(path);
 	if (noaction) {
 		if (authd_verbose)
 			config_print(stdout, &conf);

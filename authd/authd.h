@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "ipc.h"
+#include "token.h"
 
 #define AUTHD_PARENT_FD		3	/* a child's channel to the parent */
 #define AUTHD_MAX_WORKERS	64
@@ -155,7 +156,11 @@ void		 parent_status(struct ipc_ev *, uint32_t peerid);
  * which sends the answer and frees the request.
  */
 struct evhttp_request;
+struct evkeyvalq;
 struct json_t;
+struct pg_result;
+struct redisReply;
+struct ipc_msg;
 
 enum http_who {
 	WHO_ANYONE,		/* no authentication */
@@ -179,6 +184,16 @@ struct route {
 
 #define HTTP_MAX_IDS	2
 
+/* The caller of a request, once its access token has been checked. */
+struct auth_user {
+	int64_t		 au_uid;
+	int64_t		 au_cid;
+	int64_t		 au_sid;
+	int		 au_superuser;
+	int		 au_root;		/* of the root company */
+	struct json_t	*au_perms;		/* array of permission names */
+};
+
 struct http_req {
 	struct evhttp_request	*hr_req;
 	const struct route	*hr_route;
@@ -191,6 +206,12 @@ struct http_req {
 	int			 hr_method;
 	struct timespec		 hr_start;
 	int			 hr_nostore;
+	struct evkeyvalq	*hr_query;		/* parsed on demand */
+	struct auth_user	 hr_user;		/* when authenticated */
+	int			 hr_authed;
+	const char		*hr_notfound;		/* 404 detail */
+	void			*hr_ctx;		/* the handler's state */
+	void			 (*hr_ctx_free)(void *);
 };
 
 /* http.c */
@@ -202,10 +223,28 @@ void		 http_reply_raw(struct http_req *, int status,
 		    const char *content_type, const char *body, size_t len);
 void		 http_error(struct http_req *, int status, const char *detail);
 void		 http_unavailable(struct http_req *);
+void		 http_reply_text(struct http_req *, int status, const char *);
+void		 http_set_header(struct http_req *, const char *, const char *);
+const char	*http_header(struct http_req *, const char *);
+const char	*http_query(struct http_req *, const char *);
+int		 http_paging(struct http_req *, int64_t *skip, int64_t *limit);
+struct json_t	*http_body_json(struct http_req *);
+struct json_t	*http_body_fields(struct http_req *);
+struct json_t	*http_verr(const char *type, const char *where,
+		    const char *field, const char *msg);
+void		 http_validation(struct http_req *, struct json_t *errors);
+void		 http_missing(struct http_req *, const char *where,
+		    const char *field);
+void		 http_db_result(struct http_req *, struct pg_result *);
+void		 http_list_done(struct pg_result *, void *);
+void		 http_object_done(struct pg_result *, void *);
+/* Text of an int64 for a query parameter. */
+#define INT64_STR	24
 unsigned int	 http_inflight(void);
+uint64_t	 http_served(void);
+uint64_t	 http_failed(void);
 
 /* db.c: PostgreSQL, non-blocking, a small pool per worker. */
-struct pg_result;
 typedef void	(*db_cb)(struct pg_result *, void *);	/* NULL: failed */
 int		 db_open(struct event_base *, const struct authd_config *);
 int		 db_query(const char *sql, int nparams,
@@ -214,7 +253,6 @@ int		 db_up(void);
 void		 db_close(void);
 
 /* redis.c: hiredis async on the same event loop. */
-struct redisReply;
 typedef void	(*redis_cb)(struct redisReply *, void *); /* NULL: failed */
 int		 redis_init(struct event_base *, const struct authd_config *);
 int		 redis_command(redis_cb, void *, const char *fmt, ...);
@@ -222,13 +260,29 @@ int		 redis_up(void);
 void		 redis_shutdown(void);
 
 /* khclient.c: requests to the least-loaded keyholder. */
-struct ipc_msg;
 typedef void	(*khc_cb)(struct ipc_msg *, void *);	/* NULL: failed */
 void		 khc_init(struct event_base *, int queue_max);
 int		 khc_add(int fd, int index);
 int		 khc_request(uint32_t type, const struct ipc_builder *,
 		    khc_cb, void *);
 unsigned int	 khc_pending(void);
+
+/* api_auth.c */
+void		 api_auth_login(struct http_req *);
+void		 api_auth_refresh(struct http_req *);
+void		 api_auth_logout(struct http_req *);
+void		 api_auth_introspect(struct http_req *);
+void		 api_openid_configuration(struct http_req *);
+
+/* api_sessions.c */
+void		 api_sessions_mine(struct http_req *);
+void		 api_sessions_revoke_mine(struct http_req *);
+void		 api_sessions_revoke_others(struct http_req *);
+void		 api_sessions_list(struct http_req *);
+void		 api_sessions_revoke(struct http_req *);
+
+/* api_users.c */
+void		 api_users_me(struct http_req *);
 
 /* api_service.c */
 void		 api_root(struct http_req *);
@@ -238,7 +292,16 @@ void		 api_jwks(struct http_req *);
 
 /* worker.c */
 extern struct authd_config	 worker_conf;
+extern struct token_keyset	 worker_keys;	/* public keys only */
 const char	*worker_jwks(void);
 /* SQLSTATE of a failed result ("" if none), for the 400/404/409 mapping. */
 const char	*db_sqlstate(const struct pg_result *);
 int		 db_ok(const struct pg_result *);	/* tuples or command OK */
+
+/* auth.c: bearer tokens of requests, and the tokens authd issues. */
+void		 auth_request(struct http_req *);
+int		 auth_has_perm(const struct auth_user *, const char *);
+int		 auth_verify(const char *token, struct token_claims *);
+void		 auth_new_jti(char *buf, size_t len);
+int		 auth_sign(const char *type, int64_t uid, int64_t cid,
+		    int64_t sid, const char *jti, int64_t exp, khc_cb, void *);

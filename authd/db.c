@@ -116,7 +116,8 @@ db_query_free(struct db_query *q)
 static void
 db_query_done(struct db_query *q, PGresult *res)
 {
-	q->dq_cb(res, q->dq_arg);
+	if (q->dq_cb != NULL)
+		q->dq_cb(res, q->dq_arg);
 	db_query_free(q);
 }
 
@@ -395,6 +396,11 @@ db_expire(int fd, short events, void *arg)
 	}
 }
 
+/*
+ * Queues one statement with text parameters (NULL for SQL NULL).  The
+ * callback, if any, runs exactly once with the result or NULL on an
+ * outage.  Returns -1 at once when the database is known to be down.
+ */
 int
 db_query(const char *sql, int nparams, const char *const *params,
     db_cb cb, void *arg)

@@ -19,6 +19,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <sodium.h>
 
 #include "authd.h"
@@ -26,25 +27,68 @@
 
 #define HTTP_MAX_SEGMENTS	12
 
+#define GET	EVHTTP_REQ_GET
+#define POST	EVHTTP_REQ_POST
+#define PUT	EVHTTP_REQ_PUT
+#define DELETE	EVHTTP_REQ_DELETE
+
+/* Every route of the API: method, path, handler, who may call it. */
 static const struct route http_routes[] = {
-	{ EVHTTP_REQ_GET, "/", api_root, WHO_ANYONE, NULL, 0 },
-	{ EVHTTP_REQ_GET, "/health/db", api_health_db, WHO_ANYONE, NULL, 0 },
-	{ EVHTTP_REQ_GET, "/health/redis", api_health_redis, WHO_ANYONE, NULL,
+	{ GET, "/", api_root, WHO_ANYONE, NULL, 0 },
+	{ GET, "/health/db", api_health_db, WHO_ANYONE, NULL, 0 },
+	{ GET, "/health/redis", api_health_redis, WHO_ANYONE, NULL, 0 },
+	{ GET, "/.well-known/jwks.json", api_jwks, WHO_ANYONE, NULL, 0 },
+	{ GET, "/.well-known/openid-configuration", api_openid_configuration,
+	    WHO_ANYONE, NULL, 0 },
+
+	{ POST, "/api/v1/auth/login", api_auth_login, WHO_ANYONE, NULL, 0 },
+	{ POST, "/api/v1/auth/refresh", api_auth_refresh, WHO_ANYONE, NULL,
 	    0 },
-	{ EVHTTP_REQ_GET, "/.well-known/jwks.json", api_jwks, WHO_ANYONE,
+	{ POST, "/api/v1/auth/logout", api_auth_logout, WHO_USER, NULL, 0 },
+	{ POST, "/api/v1/auth/introspect", api_auth_introspect, WHO_ADMIN,
+	    NULL, ROUTE_NOSTORE },
+
+	{ GET, "/api/v1/users/me", api_users_me, WHO_USER, NULL, 0 },
+	{ GET, "/api/v1/users/me/sessions", api_sessions_mine, WHO_USER,
 	    NULL, 0 },
+	{ DELETE, "/api/v1/users/me/sessions", api_sessions_revoke_others,
+	    WHO_USER, NULL, 0 },
+	{ DELETE, "/api/v1/users/me/sessions/{id}", api_sessions_revoke_mine,
+	    WHO_USER, NULL, 0 },
+	{ GET, "/api/v1/users/active-sessions", api_sessions_list, WHO_ADMIN,
+	    "sessions:read", 0 },
+	{ DELETE, "/api/v1/users/sessions/{id}", api_sessions_revoke,
+	    WHO_ADMIN, "sessions:delete", 0 },
+	{ GET, "/api/v1/sessions", api_sessions_list, WHO_ADMIN,
+	    "sessions:read", 0 },
+	{ DELETE, "/api/v1/sessions/{id}", api_sessions_revoke, WHO_ADMIN,
+	    "sessions:delete", 0 },
 };
 
 static struct evhttp	*http_server;
 static struct evhttp_bound_socket *http_bound[CONFIG_MAX_LISTEN];
 static int		 http_nbound;
 static unsigned int	 http_active;
-static uint64_t		 http_served;
+static uint64_t		 http_served_count;
+
+static uint64_t		 http_errors;
 
 unsigned int
 http_inflight(void)
 {
 	return (http_active);
+}
+
+uint64_t
+http_served(void)
+{
+	return (http_served_count);
+}
+
+uint64_t
+http_failed(void)
+{
+	return (http_errors);
 }
 
 static const char *
@@ -103,7 +147,16 @@ http_finish(struct http_req *hr, int status)
 	log_debug("%s %s %d %ldms id=%s", hr->hr_method == EVHTTP_REQ_GET ?
 	    "GET" : "-", hr->hr_path, status, ms, hr->hr_reqid);
 	http_active--;
-	http_served++;
+	http_served_count++;
+	if (status >= 500)
+		http_errors++;
+	if (hr->hr_ctx_free != NULL)
+		hr->hr_ctx_free(hr->hr_ctx);
+	if (hr->hr_query != NULL) {
+		evhttp_clear_headers(hr->hr_query);
+		free(hr->hr_query);
+	}
+	json_decref(hr->hr_user.au_perms);
 	free((void *)(uintptr_t)hr->hr_path);
 	free(hr);
 }
@@ -352,7 +405,10 @@ http_dispatch(struct evhttp_request *req, void *arg)
 	}
 	if (hr->hr_route->rt_flags & ROUTE_NOSTORE)
 		hr->hr_nostore = 1;
-	hr->hr_route->rt_handler(hr);
+	if (hr->hr_route->rt_who != WHO_ANYONE)
+		auth_request(hr);
+	else
+		hr->hr_route->rt_handler(hr);
 }
 
 int
@@ -389,4 +445,268 @@ http_stop_listening(void)
 {
 	while (http_nbound > 0)
 		evhttp_del_accept_socket(http_server, http_bound[--http_nbound]);
+}
+
+void
+http_set_header(struct http_req *hr, const char *name, const char *value)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(hr->hr_req), name,
+	    value);
+}
+
+const char *
+http_header(struct http_req *hr, const char *name)
+{
+	return (evhttp_find_header(evhttp_request_get_input_headers(
+	    hr->hr_req), name));
+}
+
+/* A JSON text built by the database, sent as it is. */
+void
+http_reply_text(struct http_req *hr, int status, const char *text)
+{
+	http_reply_raw(hr, status, "application/json", text, strlen(text));
+}
+
+const char *
+http_query(struct http_req *hr, const char *key)
+{
+	const char	*uri, *q;
+
+	if (hr->hr_query == NULL) {
+		if ((hr->hr_query = calloc(1, sizeof(*hr->hr_query))) == NULL)
+			return (NULL);
+		TAILQ_INIT(hr->hr_query);
+		uri = evhttp_request_get_uri(hr->hr_req);
+		if ((q = strchr(uri, '?')) != NULL &&
+		    evhttp_parse_query_str(q + 1, hr->hr_query) == -1)
+			evhttp_clear_headers(hr->hr_query);
+	}
+	return (evhttp_find_header(hr->hr_query, key));
+}
+
+json_t *
+http_verr(const char *type, const char *where, const char *field,
+    const char *msg)
+{
+	if (field == NULL)
+		return (json_pack("{s:s,s:[s],s:s}", "type", type, "loc", where,
+		    "msg", msg));
+	return (json_pack("{s:s,s:[s,s],s:s}", "type", type, "loc", where,
+	    field, "msg", msg));
+}
+
+/* A 422 in the validation format; errors is an array, stolen. */
+void
+http_validation(struct http_req *hr, json_t *errors)
+{
+	http_reply(hr, 422, json_pack("{s:o}", "detail", errors));
+}
+
+void
+http_missing(struct http_req *hr, const char *where, const char *field)
+{
+	http_validation(hr, json_pack("[o]", http_verr("missing", where, field,
+	    "Field required")));
+}
+
+static int
+http_query_int(struct http_req *hr, const char *key, int64_t min,
+    int64_t max, int64_t *val, json_t *errors)
+{
+	const char	*s = http_query(hr, key), *errstr;
+	long long	 v;
+
+	if (s == NULL)
+		return (0);
+	v = strtonum(s, min, max, &errstr);
+	if (errstr != NULL) {
+		json_array_append_new(errors, http_verr(strcmp(errstr,
+		    "invalid") == 0 ? "int_parsing" : "value_error", "query",
+		    key, strcmp(errstr, "invalid") == 0 ?
+		    "Input should be a valid integer" : strcmp(errstr,
+		    "too small") == 0 ? "Input should be greater than or "
+		    "equal to the minimum" : "Input should be less than or "
+		    "equal to the maximum"));
+		return (-1);
+	}
+	*val = v;
+	return (0);
+}
+
+/* skip and limit of a list; -1 after answering 422. */
+int
+http_paging(struct http_req *hr, int64_t *skip, int64_t *limit)
+{
+	json_t	*errors = json_array();
+
+	*skip = 0;
+	*limit = 100;
+	http_query_int(hr, "skip", 0, INT32_MAX, skip, errors);
+	http_query_int(hr, "limit", 1, 1000, limit, errors);
+	if (json_array_size(errors) > 0) {
+		http_validation(hr, errors);
+		return (-1);
+	}
+	json_decref(errors);
+	return (0);
+}
+
+static int
+http_body(struct http_req *hr, char **out, size_t *outlen)
+{
+	struct evbuffer	*buf = evhttp_request_get_input_buffer(hr->hr_req);
+	size_t		 len = evbuffer_get_length(buf);
+	char		*s;
+
+	if ((s = malloc(len + 1)) == NULL)
+		return (-1);
+	if (evbuffer_copyout(buf, s, len) != (ev_ssize_t)len) {
+		free(s);
+		return (-1);
+	}
+	s[len] = '\0';
+	*out = s;
+	*outlen = len;
+	return (0);
+}
+
+static int
+http_is_form(struct http_req *hr)
+{
+	const char	*ct = http_header(hr, "Content-Type");
+
+	return (ct != NULL && strncasecmp(ct,
+	    "application/x-www-form-urlencoded", 33) == 0);
+}
+
+/*
+ * The body as a JSON object; an empty body is an empty object, so that
+ * missing fields are reported one by one.  NULL after answering 422.
+ */
+json_t *
+http_body_json(struct http_req *hr)
+{
+	json_error_t	 jerr;
+	json_t		*obj;
+	char		*s;
+	size_t		 len;
+
+	if (http_body(hr, &s, &len) == -1) {
+		http_unavailable(hr);
+		return (NULL);
+	}
+	if (len == 0) {
+		free(s);
+		return (json_object());
+	}
+	obj = json_loadb(s, len, JSON_REJECT_DUPLICATES, &jerr);
+	sodium_memzero(s, len);
+	free(s);
+	if (obj == NULL || !json_is_object(obj)) {
+		json_decref(obj);
+		http_validation(hr, json_pack("[{s:s,s:[s,i],s:s}]", "type",
+		    "json_invalid", "loc", "body", 0, "msg", obj == NULL ?
+		    "JSON decode error" : "Input should be a valid object"));
+		return (NULL);
+	}
+	return (obj);
+}
+
+/*
+ * Fields of a form-encoded body (OAuth2 style) or of a JSON object, as
+ * one JSON object.  Form values are strings; a key given twice is refused.
+ */
+json_t *
+http_body_fields(struct http_req *hr)
+{
+	struct evkeyvalq	 q;
+	struct evkeyval		*kv;
+	json_t			*obj;
+	char			*s;
+	size_t			 len;
+	int			 bad = 0;
+
+	if (!http_is_form(hr))
+		return (http_body_json(hr));
+	if (http_body(hr, &s, &len) == -1) {
+		http_unavailable(hr);
+		return (NULL);
+	}
+	TAILQ_INIT(&q);
+	obj = json_object();
+	if (strlen(s) != len || evhttp_parse_query_str(s, &q) == -1)
+		bad = 1;
+	TAILQ_FOREACH(kv, &q, next) {
+		if (bad)
+			break;
+		if (json_object_get(obj, kv->key) != NULL ||
+		    json_object_set_new(obj, kv->key,
+		    json_string(kv->value)) == -1)
+			bad = 1;
+	}
+	TAILQ_FOREACH(kv, &q, next)
+		sodium_memzero(kv->value, strlen(kv->value));
+	evhttp_clear_headers(&q);
+	sodium_memzero(s, len);
+	free(s);
+	if (bad) {
+		json_decref(obj);
+		http_validation(hr, json_pack("[{s:s,s:[s],s:s}]", "type",
+		    "value_error", "loc", "body", "msg",
+		    "Invalid form body"));
+		return (NULL);
+	}
+	return (obj);
+}
+
+/*
+ * A failed query: an outage is a 503; anything else is a fault of ours,
+ * logged under the request id and answered without any of its text.
+ */
+void
+http_db_result(struct http_req *hr, PGresult *res)
+{
+	if (res == NULL) {
+		http_unavailable(hr);
+		return;
+	}
+	log_warnx("request %s: database error %s: %s", hr->hr_reqid,
+	    db_sqlstate(res), PQresultErrorMessage(res));
+	http_error(hr, 500, "Internal Server Error");
+}
+
+/*
+ * The answer of a list query whose two columns are the total count and
+ * the page as a JSON array text.
+ */
+void
+http_list_done(PGresult *res, void *arg)
+{
+	struct http_req	*hr = arg;
+
+	if (!db_ok(res) || PQntuples(res) != 1) {
+		http_db_result(hr, res);
+		return;
+	}
+	http_set_header(hr, "X-Total-Count", PQgetvalue(res, 0, 0));
+	http_reply_text(hr, 200, PQgetvalue(res, 0, 1));
+}
+
+/* The answer of a query whose one row and column is a JSON object text. */
+void
+http_object_done(PGresult *res, void *arg)
+{
+	struct http_req	*hr = arg;
+
+	if (!db_ok(res)) {
+		http_db_result(hr, res);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		http_error(hr, 404, hr->hr_notfound != NULL ?
+		    hr->hr_notfound : "Not Found");
+		return;
+	}
+	http_reply_text(hr, 200, PQgetvalue(res, 0, 0));
 }

@@ -268,11 +268,10 @@ kh_add_key(struct ipc_msg *msg)
 	if (kh_newkeys.ks_nkeys >= TOKEN_MAX_KEYS)
 		return (-1);
 	k = &kh_newkeys.ks_keys[kh_newkeys.ks_nkeys];
-	if (token_key_deserialize(msg, k) == -1)
+	if (ipc_get_u32(msg, &current) == -1 ||
+	    token_key_deserialize(msg, k) == -1)
 		return (-1);
 	kh_newkeys.ks_nkeys++;
-	if (ipc_get_u32(msg, &current) == -1 || ipc_get_end(msg) == -1)
-		return (-1);
 	if (current)
 		kh_newkeys.ks_current = kh_newkeys.ks_nkeys - 1;
 	return (0);

@@ -69,10 +69,10 @@ parent_send_keys(struct child *ch)
 		fatal(NULL);
 	for (i = 0; i < parent_keys.ks_nkeys; i++) {
 		ipc_builder_init(b);
+		ipc_put_u32(b, i == parent_keys.ks_current);
 		if (token_key_serialize(&parent_keys.ks_keys[i], priv, b) == -1)
 			fatalx("%s: key %s too large", __func__,
 			    parent_keys.ks_keys[i].tk_kid);
-		ipc_put_u32(b, i == parent_keys.ks_current);
 		parent_child_send(ch, IMSG_KEY, -1, b);
 		ipc_builder_clear(b);
 	}
@@ -438,8 +438,8 @@ parent_reload(char *err, size_t errlen)
 	    nconf.c_keyholders != parent_conf.c_keyholders ||
 	    strcmp(nconf.c_user, parent_conf.c_user) != 0 ||
 	    strcmp(nconf.c_control, parent_conf.c_control) != 0)
-		log_warnx("listen, prefork, keyholders, user and socket "
-		    "changes take effect at the next start");
+		log_warnx("listen, prefork, keyholders, user, chroot and "
+		    "socket changes take effect at the next start");
 	memcpy(nconf.c_listen, parent_conf.c_listen, sizeof(nconf.c_listen));
 	nconf.c_nlisten = parent_conf.c_nlisten;
 	nconf.c_workers = parent_conf.c_workers;

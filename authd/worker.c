@@ -23,7 +23,8 @@
 #define WORKER_DRAIN_SECONDS	10
 
 struct authd_config		 worker_conf;
-static struct token_keyset	 worker_keys, worker_newkeys;
+struct token_keyset		 worker_keys;
+static struct token_keyset	 worker_newkeys;
 static char			*worker_jwks_doc;
 static struct ipc_ev		 worker_parent;
 static struct event_base	*worker_base;
@@ -38,18 +39,28 @@ worker_jwks(void)
 	return (worker_jwks_doc);
 }
 
+static int
+worker_numeric(const char *host)
+{
+	unsigned char	 buf[sizeof(struct in6_addr)];
+
+	return (inet_pton(AF_INET, host, buf) == 1 ||
+	    inet_pton(AF_INET6, host, buf) == 1);
+}
+
 /*
- * A chroot leaves no path to a unix socket or to /etc/hosts, so a worker
- * is chrooted only when PostgreSQL and Redis are reached by IP address.
+ * A chroot leaves no path to a unix socket, to /etc/hosts or to
+ * /etc/passwd, so a worker is chrooted only when PostgreSQL and Redis
+ * are reached by IP address and the database user is named.
  */
 static int
 worker_can_chroot(const struct authd_config *conf)
 {
 	PQconninfoOption	*opts, *o;
-	unsigned char		 buf[sizeof(struct in6_addr)];
-	int			 tcp = 0;
+	int			 tcp = 0, user = 0;
 
-	if (conf->c_redis_path[0] != '\0')
+	if (conf->c_redis_path[0] != '\0' ||
+	    !worker_numeric(conf->c_redis_host))
 		return (0);
 	if ((opts = PQconninfoParse(conf->c_database, NULL)) == NULL)
 		return (0);
@@ -59,11 +70,12 @@ worker_can_chroot(const struct authd_config *conf)
 		if (strcmp(o->keyword, "hostaddr") == 0)
 			tcp = 1;
 		else if (strcmp(o->keyword, "host") == 0)
-			tcp = inet_pton(AF_INET, o->val, buf) == 1 ||
-			    inet_pton(AF_INET6, o->val, buf) == 1;
+			tcp = worker_numeric(o->val);
+		else if (strcmp(o->keyword, "user") == 0)
+			user = 1;
 	}
 	PQconninfoFree(opts);
-	return (tcp);
+	return (tcp && user);
 }
 
 static int
@@ -75,13 +87,12 @@ worker_add_key(struct ipc_msg *msg)
 	if (worker_newkeys.ks_nkeys >= TOKEN_MAX_KEYS)
 		return (-1);
 	k = &worker_newkeys.ks_keys[worker_newkeys.ks_nkeys];
-	if (token_key_deserialize(msg, k) == -1)
+	if (ipc_get_u32(msg, &current) == -1 ||
+	    token_key_deserialize(msg, k) == -1)
 		return (-1);
 	worker_newkeys.ks_nkeys++;
 	if (k->tk_priv != NULL)
 		fatalx("a private key reached a worker");
-	if (ipc_get_u32(msg, &current) == -1 || ipc_get_end(msg) == -1)
-		return (-1);
 	if (current)
 		worker_newkeys.ks_current = worker_newkeys.ks_nkeys - 1;
 	return (0);
@@ -185,6 +196,8 @@ worker_tick(int fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	(void)arg;
+	worker_stats.ps_requests = http_served();
+	worker_stats.ps_errors = http_failed();
 	worker_stats.ps_queue = khc_pending();
 	worker_stats.ps_db_up = db_up();
 	worker_stats.ps_redis_up = redis_up();

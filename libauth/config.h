@@ -129,6 +129,11 @@ int	 config_define(const char *nameval);	/* "name=value" */
 void	 config_clear_macros(void);
 void	 config_defaults(struct authd_config *);
 int	 config_parse(const char *file, struct authd_config *);
+/*
+ * The messages of the last config_parse(), one a line (as printed to
+ * stderr), or "": for "authctl reload" and the log of a failed reload.
+ */
+const char *config_errors(void);
 /* Writes the effective configuration in authd.conf syntax. */
 void	 config_print(FILE *, const struct authd_config *);
 /* Parses "a.b.c.d[/n]" or an IPv6 form into *net; 0 or -1. */

@@ -10,6 +10,13 @@
  * Hashes imported from the original service are plain bcrypt of the raw
  * password ("$2a$", "$2b$", "$2y$"); they verify as they are and always
  * ask for a rehash.
+ *
+ * bcrypt hashes made by authd are "$authd-bcrypt$2b$NN$...": the marker
+ * says the input was base64(HMAC-SHA256(pepper, password)), with an empty
+ * key when there is no pepper, so they are never confused with imported
+ * ones and no password is ever truncated.  libsodium computes argon2id
+ * with one lane only: password_hash() refuses a parallelism other than 1
+ * (hashes with another p still verify, and ask for a rehash).
  */
 #ifndef PASSWORD_H
 #define PASSWORD_H

@@ -10,7 +10,10 @@
  * Verification pins everything libjwt 1.10 leaves open: the token length
  * is capped before decoding (libjwt uses alloca), the algorithm of the
  * header must equal the configured one, the kid must name a known key,
- * and iss, exp, nbf and iat are checked here with a leeway.
+ * and iss, exp, nbf and iat are checked here with a leeway.  Header
+ * names other than alg, kid and typ (crit, jwk, jku, x5u, x5c, ...) are
+ * refused, and ES256 signatures are made and accepted in low-S form only,
+ * so that a token has exactly one valid encoding.
  */
 #ifndef TOKEN_H
 #define TOKEN_H
@@ -84,13 +87,15 @@ char	*token_sign(const struct token_keyset *, const char *claims_json);
 /*
  * Verifies a compact JWS with the keys of ks (public keys suffice for
  * ES256 and RS256; HS256 needs the secret).  TOKEN_OK fills *claims.
+ * Every claim of token_claims is required; nbf is checked when present.
  */
 int	 token_verify(const struct token_keyset *, enum config_alg pinned,
 	    const char *issuer, int leeway, time_t now, const char *token,
 	    struct token_claims *claims);
 /* Returns the malloc'd JWKS document (RFC 7517) of the public keys. */
 char	*token_jwks(const struct token_keyset *);
-const char *token_alg_name(enum config_alg);	/* "ES256" ... */
+/* "ES256", "RS256", "HS256"; NULL for a value outside the enum. */
+const char *token_alg_name(enum config_alg);
 
 /*
  * Keys travel from the parent to children as one IPC payload each:

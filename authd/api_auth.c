@@ -1,0 +1,732 @@
+/*
+ * /api/v1/auth: login, refresh, logout.  Every password check and every
+ * signature is done by a keyholder; this file only moves the requests
+ * along and keeps the session rows, which are the truth about revocation.
+ */
+#include <sys/types.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <sodium.h>
+
+#include "authd.h"
+#include "log.h"
+#include "password.h"
+
+#define AUTH_JTI_LEN		32
+#define AUTH_UA_MAX		255
+#define AUTH_USERNAME_MAX	254
+
+#define LOGIN_BY_EMAIL_SQL \
+	"SELECT u.id, u.company_id, u.hashed_password, u.is_active, " \
+	"  c.is_active FROM users u JOIN companies c ON c.id = u.company_id " \
+	"WHERE lower(u.email) = lower($1)"
+#define LOGIN_BY_USERNAME_SQL \
+	"SELECT u.id, u.company_id, u.hashed_password, u.is_active, " \
+	"  c.is_active FROM users u JOIN companies c ON c.id = u.company_id " \
+	"WHERE lower(u.username) = lower($1)"
+#define LOGIN_FAILED_SQL \
+	"INSERT INTO login_history (user_id, company_id, ip_address, " \
+	"  user_agent, success, reason) " \
+	"VALUES ($1, $2, $3::inet, $4, false, $5)"
+#define LOGIN_SESSION_SQL \
+	"WITH s AS (INSERT INTO sessions (user_id, company_id, device_info, " \
+	"    device_fingerprint, ip_address, expires_at, refresh_jti) " \
+	"  VALUES ($1, $2, $3, $4, $5::inet, " \
+	"    now() + make_interval(secs => $6::int), $7) " \
+	"  RETURNING id, extract(epoch FROM expires_at)::bigint AS exp), " \
+	"h AS (INSERT INTO login_history (user_id, company_id, ip_address, " \
+	"    user_agent, success) VALUES ($1, $2, $5::inet, $3, true)), " \
+	"u AS (UPDATE users SET last_login = now(), " \
+	"    hashed_password = coalesce($8, hashed_password) WHERE id = $1) " \
+	"SELECT id, exp FROM s"
+
+#define REFRESH_ROTATE_SQL \
+	"UPDATE sessions s SET refresh_prev_jti = s.refresh_jti, " \
+	"  refresh_jti = $3, refresh_rotated_at = now(), last_used_at = now() " \
+	"FROM users u, companies c " \
+	"WHERE s.id = $1 AND s.user_id = $2 AND s.refresh_jti = $4 " \
+	"AND s.is_active AND s.expires_at > now() " \
+	"AND u.id = s.user_id AND u.is_active " \
+	"AND c.id = s.company_id AND c.is_active " \
+	"RETURNING s.company_id, extract(epoch FROM s.expires_at)::bigint"
+#define REFRESH_GRACE_SQL \
+	"SELECT s.refresh_jti, s.company_id, " \
+	"  extract(epoch FROM s.expires_at)::bigint, " \
+	"  s.is_active AND s.expires_at > now() AND u.is_active " \
+	"    AND c.is_active, " \
+	"  s.refresh_prev_jti IS NOT DISTINCT FROM $3 AND $4::int > 0 " \
+	"    AND s.refresh_rotated_at > now() - make_interval(secs => $4::int) " \
+	"FROM sessions s JOIN users u ON u.id = s.user_id " \
+	"JOIN companies c ON c.id = s.company_id " \
+	"WHERE s.id = $1 AND s.user_id = $2"
+#define SESSION_REVOKE_SQL \
+	"UPDATE sessions SET is_active = false, revoked_at = now(), " \
+	"  revoked_reason = $3 " \
+	"WHERE id = $1 AND user_id = $2 AND is_active RETURNING id"
+
+/* Two tokens signed in parallel, then one answer. */
+struct token_pair {
+	struct http_req	*tp_hr;
+	char		*tp_access;
+	char		*tp_refresh;
+	int		 tp_pending;
+	int		 tp_failed;
+};
+
+struct login {
+	struct token_pair lg_tp;
+	json_t		*lg_body;
+	const char	*lg_password;
+	char		 lg_ua[AUTH_UA_MAX + 1];
+	char		 lg_fp[65];
+	int64_t		 lg_uid;
+	int64_t		 lg_cid;
+	int		 lg_found;
+	int		 lg_user_active;
+	int		 lg_company_active;
+	char		 lg_newhash[PASSWORD_HASH_MAX];
+	char		 lg_rjti[AUTH_JTI_LEN];
+};
+
+struct refresh {
+	struct token_pair rf_tp;
+	struct token_claims rf_tc;
+	char		 rf_newjti[AUTH_JTI_LEN];
+};
+
+static void
+token_pair_free(struct token_pair *tp)
+{
+	free(tp->tp_access);
+	free(tp->tp_refresh);
+}
+
+static void
+token_pair_signed(struct ipc_msg *msg, char **slot, struct token_pair *tp)
+{
+	const char	*tok;
+
+	if (msg == NULL || ipc_get_str(msg, &tok, TOKEN_MAX_LEN) == -1 ||
+	    ipc_get_end(msg) == -1 || (*slot = strdup(tok)) == NULL)
+		tp->tp_failed = 1;
+	if (--tp->tp_pending > 0)
+		return;
+	if (tp->tp_failed) {
+		http_unavailable(tp->tp_hr);
+		return;
+	}
+	http_reply(tp->tp_hr, 200, json_pack("{s:s,s:s,s:s,s:i}",
+	    "access_token", tp->tp_access, "refresh_token", tp->tp_refresh,
+	    "token_type", "bearer", "expires_in", worker_conf.c_access_ttl));
+}
+
+static void
+token_pair_access(struct ipc_msg *msg, void *arg)
+{
+	struct token_pair	*tp = arg;
+
+	token_pair_signed(msg, &tp->tp_access, tp);
+}
+
+static void
+token_pair_refresh(struct ipc_msg *msg, void *arg)
+{
+	struct token_pair	*tp = arg;
+
+	token_pair_signed(msg, &tp->tp_refresh, tp);
+}
+
+/*
+ * Signs an access token and a refresh token (with the given jti and
+ * expiry) for one session; the answer goes out when both are back.
+ */
+static void
+token_pair_issue(struct token_pair *tp, int64_t uid, int64_t cid,
+    int64_t sid, const char *rjti, int64_t rexp)
+{
+	char	 ajti[AUTH_JTI_LEN];
+	int64_t	 aexp = time(NULL) + worker_conf.c_access_ttl;
+
+	auth_new_jti(ajti, sizeof(ajti));
+	tp->tp_pending = 2;
+	if (auth_sign("access", uid, cid, sid, ajti, aexp, token_pair_access,
+	    tp) == -1) {
+		http_unavailable(tp->tp_hr);
+		return;
+	}
+	if (auth_sign("refresh", uid, cid, sid, rjti, rexp,
+	    token_pair_refresh, tp) == -1) {
+		/* The access token's answer will fail the pair. */
+		tp->tp_failed = 1;
+		tp->tp_pending--;
+	}
+}
+
+/* A string field; NULL when absent.  -1 when present and not a string. */
+static int
+api_auth_string(json_t *body, const char *field, size_t max,
+    const char **out, json_t *errors)
+{
+	json_t	*v = json_object_get(body, field);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return (0);
+	if (!json_is_string(v)) {
+		json_array_append_new(errors, http_verr("value_error", "body",
+		    field, "Input should be a valid string"));
+		return (-1);
+	}
+	if (json_string_length(v) > max) {
+		json_array_append_new(errors, http_verr("string_too_long",
+		    "body", field, "String should have at most the allowed "
+		    "number of characters"));
+		return (-1);
+	}
+	*out = json_string_value(v);
+	return (0);
+}
+
+static void
+login_free(void *arg)
+{
+	struct login	*lg = arg;
+	json_t		*v;
+
+	token_pair_free(&lg->lg_tp);
+	if ((v = json_object_get(lg->lg_body, "password")) != NULL &&
+	    json_is_string(v))
+		sodium_memzero((char *)(uintptr_t)json_string_value(v),
+		    json_string_length(v));
+	json_decref(lg->lg_body);
+	sodium_memzero(lg->lg_newhash, sizeof(lg->lg_newhash));
+	free(lg);
+}
+
+/* The device: a digest of stable headers and an optional X-Device-Id. */
+static void
+login_fingerprint(struct http_req *hr, char *out, size_t outlen)
+{
+	crypto_hash_sha256_state	 st;
+	unsigned char			 md[crypto_hash_sha256_BYTES];
+	const char			*names[] = { "User-Agent",
+					    "Accept-Language", "X-Device-Id" };
+	const char			*v;
+	size_t				 i;
+
+	crypto_hash_sha256_init(&st);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((v = http_header(hr, names[i])) == NULL)
+			v = "";
+		crypto_hash_sha256_update(&st, (const unsigned char *)v,
+		    strlen(v) + 1);
+	}
+	crypto_hash_sha256_final(&st, md);
+	sodium_bin2hex(out, outlen, md, 16);
+}
+
+static const char *
+api_auth_addr(struct http_req *hr)
+{
+	return (hr->hr_addr[0] != '\0' ? hr->hr_addr : NULL);
+}
+
+static void
+login_failed_logged(PGresult *res, void *arg)
+{
+	struct http_req	*hr = arg;
+
+	if (!db_ok(res))
+		log_warnx("request %s: login history not written",
+		    hr->hr_reqid);
+	http_set_header(hr, "WWW-Authenticate", "Bearer");
+	http_error(hr, 401, "Incorrect username or password");
+}
+
+static void
+login_fail(struct login *lg, const char *reason, int status,
+    const char *detail)
+{
+	struct http_req	*hr = lg->lg_tp.tp_hr;
+	const char	*params[5];
+	char		 uid[24], cid[24];
+
+	log_info("request %s: login failed from %s: %s", hr->hr_reqid,
+	    hr->hr_addr, reason);
+	snprintf(uid, sizeof(uid), "%" PRId64, lg->lg_uid);
+	snprintf(cid, sizeof(cid), "%" PRId64, lg->lg_cid);
+	params[0] = lg->lg_found ? uid : NULL;
+	params[1] = lg->lg_found ? cid : NULL;
+	params[2] = api_auth_addr(hr);
+	params[3] = lg->lg_ua;
+	params[4] = reason;
+	if (status == 401) {
+		if (db_query(LOGIN_FAILED_SQL, 5, params, login_failed_logged,
+		    hr) == -1)
+			login_failed_logged(NULL, hr);
+		return;
+	}
+	(void)db_query(LOGIN_FAILED_SQL, 5, params, NULL, NULL);
+	http_error(hr, status, detail);
+}
+
+static void
+login_session_done(PGresult *res, void *arg)
+{
+	struct login	*lg = arg;
+	struct http_req	*hr = lg->lg_tp.tp_hr;
+	int64_t		 sid, exp;
+
+	if (!db_ok(res) || PQntuples(res) != 1) {
+		http_db_result(hr, res);
+		return;
+	}
+	sid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	exp = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	log_info("request %s: login of user %" PRId64 " from %s, session %"
+	    PRId64, hr->hr_reqid, lg->lg_uid, hr->hr_addr, sid);
+	token_pair_issue(&lg->lg_tp, lg->lg_uid, lg->lg_cid, sid, lg->lg_rjti,
+	    exp);
+}
+
+static void
+login_verified(struct ipc_msg *msg, void *arg)
+{
+	struct login	*lg = arg;
+	struct http_req	*hr = lg->lg_tp.tp_hr;
+	const char	*params[8], *newhash;
+	char		 uid[24], cid[24], ttl[16];
+	uint32_t	 match;
+
+	if (msg == NULL || ipc_get_u32(msg, &match) == -1 ||
+	    ipc_get_str(msg, &newhash, PASSWORD_HASH_MAX - 1) == -1 ||
+	    ipc_get_end(msg) == -1) {
+		http_unavailable(hr);
+		return;
+	}
+	if (!match || !lg->lg_found) {
+		login_fail(lg, lg->lg_found ? "bad password" : "unknown user",
+		    401, NULL);
+		return;
+	}
+	if (!lg->lg_user_active) {
+		login_fail(lg, "inactive user", 400, "Inactive user");
+		return;
+	}
+	if (!lg->lg_company_active) {
+		login_fail(lg, "inactive company", 403, "Company is inactive");
+		return;
+	}
+	strlcpy(lg->lg_newhash, newhash, sizeof(lg->lg_newhash));
+	auth_new_jti(lg->lg_rjti, sizeof(lg->lg_rjti));
+	snprintf(uid, sizeof(uid), "%" PRId64, lg->lg_uid);
+	snprintf(cid, sizeof(cid), "%" PRId64, lg->lg_cid);
+	snprintf(ttl, sizeof(ttl), "%d", worker_conf.c_refresh_ttl);
+	params[0] = uid;
+	params[1] = cid;
+	params[2] = lg->lg_ua;
+	params[3] = lg->lg_fp;
+	params[4] = api_auth_addr(hr);
+	params[5] = ttl;
+	params[6] = lg->lg_rjti;
+	params[7] = lg->lg_newhash[0] != '\0' ? lg->lg_newhash : NULL;
+	if (db_query(LOGIN_SESSION_SQL, 8, params, login_session_done,
+	    lg) == -1)
+		http_unavailable(hr);
+}
+
+/*
+ * The user row is read, then the password goes to a keyholder in every
+ * case: an unknown user is checked against a dummy hash, so the answer
+ * takes as long whether or not the account exists.
+ */
+static void
+login_user_done(PGresult *res, void *arg)
+{
+	struct login		*lg = arg;
+	struct http_req		*hr = lg->lg_tp.tp_hr;
+	struct ipc_builder	*b;
+	int			 r;
+
+	if (!db_ok(res)) {
+		http_db_result(hr, res);
+		return;
+	}
+	if (PQntuples(res) == 1) {
+		lg->lg_found = 1;
+		lg->lg_uid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		lg->lg_cid = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		lg->lg_user_active = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+		lg->lg_company_active = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+	}
+	if ((b = malloc(sizeof(*b))) == NULL) {
+		http_unavailable(hr);
+		return;
+	}
+	ipc_builder_init(b);
+	ipc_put_str(b, lg->lg_password);
+	ipc_put_str(b, lg->lg_found ? PQgetvalue(res, 0, 2) : "");
+	r = khc_request(IMSG_KH_VERIFY_PASSWORD, b, login_verified, lg);
+	ipc_builder_clear(b);
+	free(b);
+	if (r == -1) {
+		http_set_header(hr, "Retry-After", "1");
+		http_error(hr, 503, "Service temporarily unavailable");
+	}
+}
+
+void
+api_auth_login(struct http_req *hr)
+{
+	struct login	*lg;
+	json_t		*body, *errors;
+	const char	*username, *grant, *ua, *params[1];
+
+	if ((body = http_body_fields(hr)) == NULL)
+		return;
+	errors = json_array();
+	api_auth_string(body, "username", AUTH_USERNAME_MAX, &username,
+	    errors);
+	if (json_object_get(body, "username") == NULL)
+		json_array_append_new(errors, http_verr("missing", "body",
+		    "username", "Field required"));
+	if ((lg = calloc(1, sizeof(*lg))) == NULL) {
+		json_decref(errors);
+		json_decref(body);
+		http_unavailable(hr);
+		return;
+	}
+	lg->lg_body = body;
+	lg->lg_tp.tp_hr = hr;
+	hr->hr_ctx = lg;
+	hr->hr_ctx_free = login_free;
+	api_auth_string(body, "password", PASSWORD_MAX, &lg->lg_password,
+	    errors);
+	if (json_object_get(body, "password") == NULL)
+		json_array_append_new(errors, http_verr("missing", "body",
+		    "password", "Field required"));
+	api_auth_string(body, "grant_type", 64, &grant, errors);
+	if (json_array_size(errors) > 0) {
+		http_validation(hr, errors);
+		return;
+	}
+	json_decref(errors);
+	if (grant != NULL && strcmp(grant, "password") != 0) {
+		http_error(hr, 400, "Unsupported grant type");
+		return;
+	}
+	if ((ua = http_header(hr, "User-Agent")) == NULL)
+		ua = "";
+	strlcpy(lg->lg_ua, ua, sizeof(lg->lg_ua));
+	login_fingerprint(hr, lg->lg_fp, sizeof(lg->lg_fp));
+	params[0] = username;
+	if (db_query(strchr(username, '@') != NULL ? LOGIN_BY_EMAIL_SQL :
+	    LOGIN_BY_USERNAME_SQL, 1, params, login_user_done, lg) == -1)
+		http_unavailable(hr);
+}
+
+static void
+refresh_invalid(struct http_req *hr)
+{
+	http_set_header(hr, "WWW-Authenticate", "Bearer");
+	http_error(hr, 401, "Invalid refresh token");
+}
+
+static void
+refresh_revoked(PGresult *res, void *arg)
+{
+	struct refresh	*rf = arg;
+	struct http_req	*hr = rf->rf_tp.tp_hr;
+
+	if (!db_ok(res)) {
+		http_db_result(hr, res);
+		return;
+	}
+	refresh_invalid(hr);
+}
+
+/*
+ * The presented token is not the session's current one.  If it is the
+ * one rotated last, within the grace window, racing clients all get the
+ * current refresh token; any other reuse is theft and ends the session.
+ */
+static void
+refresh_grace_done(PGresult *res, void *arg)
+{
+	struct refresh	*rf = arg;
+	struct http_req	*hr = rf->rf_tp.tp_hr;
+	const char	*params[3];
+	char		 sid[24], uid[24];
+
+	if (!db_ok(res)) {
+		http_db_result(hr, res);
+		return;
+	}
+	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 3), "t") != 0) {
+		refresh_invalid(hr);
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 4), "t") == 0) {
+		token_pair_issue(&rf->rf_tp, rf->rf_tc.tc_uid,
+		    strtoll(PQgetvalue(res, 0, 1), NULL, 10),
+		    rf->rf_tc.tc_sid, PQgetvalue(res, 0, 0),
+		    strtoll(PQgetvalue(res, 0, 2), NULL, 10));
+		return;
+	}
+	log_warnx("request %s: refresh token reuse on session %" PRId64
+	    " of user %" PRId64 " from %s: session revoked", hr->hr_reqid,
+	    rf->rf_tc.tc_sid, rf->rf_tc.tc_uid, hr->hr_addr);
+	snprintf(sid, sizeof(sid), "%" PRId64, rf->rf_tc.tc_sid);
+	snprintf(uid, sizeof(uid), "%" PRId64, rf->rf_tc.tc_uid);
+	params[0] = sid;
+	params[1] = uid;
+	params[2] = "refresh token reuse";
+	if (db_query(SESSION_REVOKE_SQL, 3, params, refresh_revoked, rf) == -1)
+		http_unavailable(hr);
+}
+
+static void
+refresh_rotate_done(PGresult *res, void *arg)
+{
+	struct refresh	*rf = arg;
+	struct http_req	*hr = rf->rf_tp.tp_hr;
+	const char	*params[4];
+	char		 sid[24], uid[24], grace[16];
+
+	if (!db_ok(res)) {
+		http_db_result(hr, res);
+		return;
+	}
+	if (PQntuples(res) == 1) {
+		token_pair_issue(&rf->rf_tp, rf->rf_tc.tc_uid,
+		    strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+		    rf->rf_tc.tc_sid, rf->rf_newjti,
+		    strtoll(PQgetvalue(res, 0, 1), NULL, 10));
+		return;
+	}
+	snprintf(sid, sizeof(sid), "%" PRId64, rf->rf_tc.tc_sid);
+	snprintf(uid, sizeof(uid), "%" PRId64, rf->rf_tc.tc_uid);
+	snprintf(grace, sizeof(grace), "%d", worker_conf.c_refresh_grace);
+	params[0] = sid;
+	params[1] = uid;
+	params[2] = rf->rf_tc.tc_jti;
+	params[3] = grace;
+	if (db_query(REFRESH_GRACE_SQL, 4, params, refresh_grace_done,
+	    rf) == -1)
+		http_unavailable(hr);
+}
+
+static void
+refresh_free(void *arg)
+{
+	struct refresh	*rf = arg;
+
+	token_pair_free(&rf->rf_tp);
+	free(rf);
+}
+
+void
+api_auth_refresh(struct http_req *hr)
+{
+	struct refresh	*rf;
+	json_t		*body, *errors;
+	const char	*token, *params[4];
+	char		 sid[24], uid[24];
+
+	if ((body = http_body_fields(hr)) == NULL)
+		return;
+	errors = json_array();
+	api_auth_string(body, "refresh_token", TOKEN_MAX_LEN * 4, &token,
+	    errors);
+	if (token == NULL && json_array_size(errors) == 0)
+		token = http_query(hr, "refresh_token");
+	if (token == NULL && json_array_size(errors) == 0)
+		json_array_append_new(errors, http_verr("missing", "body",
+		    "refresh_token", "Field required"));
+	if (json_array_size(errors) > 0) {
+		json_decref(body);
+		http_validation(hr, errors);
+		return;
+	}
+	json_decref(errors);
+	if ((rf = calloc(1, sizeof(*rf))) == NULL) {
+		json_decref(body);
+		http_unavailable(hr);
+		return;
+	}
+	rf->rf_tp.tp_hr = hr;
+	hr->hr_ctx = rf;
+	hr->hr_ctx_free = refresh_free;
+	if (auth_verify(token, &rf->rf_tc) != TOKEN_OK) {
+		json_decref(body);
+		refresh_invalid(hr);
+		return;
+	}
+	json_decref(body);
+	if (strcmp(rf->rf_tc.tc_type, "refresh") != 0) {
+		http_set_header(hr, "WWW-Authenticate", "Bearer");
+		http_error(hr, 401, "Invalid token type");
+		return;
+	}
+	auth_new_jti(rf->rf_newjti, sizeof(rf->rf_newjti));
+	snprintf(sid, sizeof(sid), "%" PRId64, rf->rf_tc.tc_sid);
+	snprintf(uid, sizeof(uid), "%" PRId64, rf->rf_tc.tc_uid);
+	params[0] = sid;
+	params[1] = uid;
+	params[2] = rf->rf_newjti;
+	params[3] = rf->rf_tc.tc_jti;
+	if (db_query(REFRESH_ROTATE_SQL, 4, params, refresh_rotate_done,
+	    rf) == -1)
+		http_unavailable(hr);
+}
+
+static void
+logout_done(PGresult *res, void *arg)
+{
+	struct http_req	*hr = arg;
+
+	if (!db_ok(res)) {
+		http_db_result(hr, res);
+		return;
+	}
+	http_reply(hr, 200, json_pack("{s:s}", "message",
+	    "Successfully logged out"));
+}
+
+/* Ends the caller's own session: every token of it dies with it. */
+void
+api_auth_logout(struct http_req *hr)
+{
+	const char	*params[3];
+	char		 sid[24], uid[24];
+
+	snprintf(sid, sizeof(sid), "%" PRId64, hr->hr_user.au_sid);
+	snprintf(uid, sizeof(uid), "%" PRId64, hr->hr_user.au_uid);
+	params[0] = sid;
+	params[1] = uid;
+	params[2] = "logout";
+	if (db_query(SESSION_REVOKE_SQL, 3, params, logout_done, hr) == -1)
+		http_unavailable(hr);
+}
+
+void
+api_openid_configuration(struct http_req *hr)
+{
+	const char	*base = worker_conf.c_issuer;
+	char		 jwks[CONFIG_STR + 64], token[CONFIG_STR + 64];
+
+	snprintf(jwks, sizeof(jwks), "%s/.well-known/jwks.json", base);
+	snprintf(token, sizeof(token), "%s/api/v1/auth/login", base);
+	http_reply(hr, 200, json_pack("{s:s,s:s,s:s,s:[s,s],s:[s],"
+	    "s:[s],s:[s]}", "issuer", base, "jwks_uri", jwks,
+	    "token_endpoint", token, "grant_types_supported", "password",
+	    "refresh_token", "id_token_signing_alg_values_supported",
+	    token_alg_name(worker_conf.c_alg), "subject_types_supported",
+	    "public", "token_endpoint_auth_methods_supported", "none"));
+}
+
+#define INTROSPECT_SQL \
+	"SELECT authd_user_role_names(u.id)::text, " \
+	"  authd_user_permission_names(u.id)::text " \
+	"FROM sessions s JOIN users u ON u.id = s.user_id " \
+	"JOIN companies c ON c.id = s.company_id " \
+	"WHERE s.id = $1 AND s.user_id = $2 AND s.is_active " \
+	"AND s.expires_at > now() AND u.is_active AND c.is_active " \
+	"AND ($3::bigint IS NULL OR s.company_id = $3) " \
+	"AND ($4::text IS NULL OR s.refresh_jti = $4)"
+
+struct introspect {
+	struct http_req		*is_hr;
+	struct token_claims	 is_tc;
+};
+
+static void
+introspect_inactive(struct http_req *hr)
+{
+	http_reply(hr, 200, json_pack("{s:b}", "active", 0));
+}
+
+static void
+introspect_done(PGresult *res, void *arg)
+{
+	struct introspect	*is = arg;
+	struct token_claims	*tc = &is->is_tc;
+	json_t			*roles, *perms;
+
+	if (!db_ok(res)) {
+		http_db_result(is->is_hr, res);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		introspect_inactive(is->is_hr);
+		return;
+	}
+	roles = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+	perms = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
+	http_reply(is->is_hr, 200, json_pack("{s:b,s:s,s:s,s:I,s:I,s:s,s:I,"
+	    "s:I,s:s,s:o,s:o}", "active", 1, "iss", tc->tc_iss, "sub",
+	    tc->tc_sub, "cid", (json_int_t)tc->tc_cid, "sid",
+	    (json_int_t)tc->tc_sid, "jti", tc->tc_jti, "exp",
+	    (json_int_t)tc->tc_exp, "iat", (json_int_t)tc->tc_iat, "type",
+	    tc->tc_type, "roles", roles ? roles : json_array(), "permissions",
+	    perms ? perms : json_array()));
+}
+
+/*
+ * RFC 7662: whether a token is active now, and whose it is.  A company
+ * admin learns about tokens of its own company only.
+ */
+void
+api_auth_introspect(struct http_req *hr)
+{
+	struct introspect	*is;
+	json_t			*body, *errors;
+	const char		*token, *params[4];
+	char			 sid[INT64_STR], uid[INT64_STR], cid[INT64_STR];
+
+	if ((body = http_body_fields(hr)) == NULL)
+		return;
+	errors = json_array();
+	api_auth_string(body, "token", TOKEN_MAX_LEN * 4, &token, errors);
+	if (token == NULL && json_array_size(errors) == 0)
+		json_array_append_new(errors, http_verr("missing", "body",
+		    "token", "Field required"));
+	if (json_array_size(errors) > 0) {
+		json_decref(body);
+		http_validation(hr, errors);
+		return;
+	}
+	json_decref(errors);
+	if ((is = calloc(1, sizeof(*is))) == NULL) {
+		json_decref(body);
+		http_unavailable(hr);
+		return;
+	}
+	is->is_hr = hr;
+	hr->hr_ctx = is;
+	hr->hr_ctx_free = free;
+	if (auth_verify(token, &is->is_tc) != TOKEN_OK) {
+		json_decref(body);
+		introspect_inactive(hr);
+		return;
+	}
+	json_decref(body);
+	snprintf(sid, sizeof(sid), "%" PRId64, is->is_tc.tc_sid);
+	snprintf(uid, sizeof(uid), "%" PRId64, is->is_tc.tc_uid);
+	snprintf(cid, sizeof(cid), "%" PRId64, hr->hr_user.au_cid);
+	params[0] = sid;
+	params[1] = uid;
+	params[2] = hr->hr_user.au_root ? NULL : cid;
+	params[3] = strcmp(is->is_tc.tc_type, "refresh") == 0 ?
+	    is->is_tc.tc_jti : NULL;
+	if (db_query(INTROSPECT_SQL, 4, params, introspect_done, is) == -1)
+		http_unavailable(hr);
+}

@@ -1,0 +1,198 @@
+/*
+ * Sessions and devices: a user's own sessions, and the admin view of a
+ * company's.  Revoking writes the session row, which every worker of
+ * every node consults on each request, so a revoked session's tokens
+ * stop working at once.
+ */
+#include <sys/types.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "authd.h"
+#include "log.h"
+
+/* $1 user or NULL, $2 company or NULL, $3 caller's session, $4/$5 page. */
+#define SESSIONS_WHERE \
+	"s.is_active AND s.expires_at > now() " \
+	"AND ($1::bigint IS NULL OR s.user_id = $1) " \
+	"AND ($2::bigint IS NULL OR s.company_id = $2)"
+#define SESSIONS_LIST_SQL \
+	"SELECT (SELECT count(*) FROM sessions s WHERE " SESSIONS_WHERE "), " \
+	"coalesce((SELECT jsonb_agg(j ORDER BY o) FROM (" \
+	"  SELECT authd_session_json(s, $3) AS j, " \
+	"    row_number() OVER (ORDER BY s.created_at DESC, s.id DESC) AS o " \
+	"  FROM sessions s WHERE " SESSIONS_WHERE \
+	"  ORDER BY s.created_at DESC, s.id DESC LIMIT $4 OFFSET $5) x), " \
+	"'[]'::jsonb)::text"
+/* $1 session, $2 user or NULL, $3 company or NULL, $4 reason. */
+#define SESSION_REVOKE_ONE_SQL \
+	"UPDATE sessions SET is_active = false, revoked_at = now(), " \
+	"  revoked_reason = $4 " \
+	"WHERE id = $1 AND is_active AND expires_at > now() " \
+	"AND ($2::bigint IS NULL OR user_id = $2) " \
+	"AND ($3::bigint IS NULL OR company_id = $3) RETURNING id"
+#define SESSION_REVOKE_OTHERS_SQL \
+	"WITH r AS (UPDATE sessions SET is_active = false, " \
+	"  revoked_at = now(), revoked_reason = 'revoked by the user' " \
+	"  WHERE user_id = $1 AND id <> $2 AND is_active RETURNING id) " \
+	"SELECT count(*) FROM r"
+
+static void
+api_sessions_query(struct http_req *hr, const char *uid, const char *cid)
+{
+	const char	*params[5];
+	char		 sid[INT64_STR], skip[INT64_STR], limit[INT64_STR];
+	int64_t		 nskip, nlimit;
+
+	if (http_paging(hr, &nskip, &nlimit) == -1)
+		return;
+	snprintf(sid, sizeof(sid), "%" PRId64, hr->hr_user.au_sid);
+	snprintf(skip, sizeof(skip), "%" PRId64, nskip);
+	snprintf(limit, sizeof(limit), "%" PRId64, nlimit);
+	params[0] = uid;
+	params[1] = cid;
+	params[2] = sid;
+	params[3] = limit;
+	params[4] = skip;
+	if (db_query(SESSIONS_LIST_SQL, 5, params, http_list_done, hr) == -1)
+		http_unavailable(hr);
+}
+
+void
+api_sessions_mine(struct http_req *hr)
+{
+	char	 uid[INT64_STR];
+
+	snprintf(uid, sizeof(uid), "%" PRId64, hr->hr_user.au_uid);
+	api_sessions_query(hr, uid, NULL);
+}
+
+/*
+ * The company a request acts in: root admins see every company unless
+ * they name one with ?company_id; everyone else sees their own.
+ * Returns 0 with cid set ("" meaning all), or -1 after answering 422.
+ */
+static int
+api_sessions_scope(struct http_req *hr, char *cid, size_t len)
+{
+	const char	*q, *errstr;
+	long long	 v;
+
+	if (!hr->hr_user.au_root) {
+		snprintf(cid, len, "%" PRId64, hr->hr_user.au_cid);
+		return (0);
+	}
+	cid[0] = '\0';
+	if ((q = http_query(hr, "company_id")) == NULL)
+		return (0);
+	v = strtonum(q, 1, INT64_MAX, &errstr);
+	if (errstr != NULL) {
+		http_validation(hr, json_pack("[o]", http_verr("int_parsing",
+		    "query", "company_id", "Input should be a valid integer")));
+		return (-1);
+	}
+	snprintf(cid, len, "%lld", v);
+	return (0);
+}
+
+void
+api_sessions_list(struct http_req *hr)
+{
+	char	 cid[INT64_STR];
+
+	if (api_sessions_scope(hr, cid, sizeof(cid)) == -1)
+		return;
+	api_sessions_query(hr, NULL, cid[0] != '\0' ? cid : NULL);
+}
+
+static void
+api_sessions_revoked(PGresult *res, void *arg)
+{
+	struct http_req	*hr = arg;
+
+	if (!db_ok(res)) {
+		http_db_result(hr, res);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		http_error(hr, 404, "Session not found");
+		return;
+	}
+	log_info("request %s: session %s revoked by user %" PRId64,
+	    hr->hr_reqid, PQgetvalue(res, 0, 0), hr->hr_user.au_uid);
+	http_reply(hr, 200, json_pack("{s:s}", "message",
+	    "Session revoked successfully"));
+}
+
+static void
+api_sessions_revoke_one(struct http_req *hr, const char *uid, const char *cid,
+    const char *reason)
+{
+	const char	*params[4];
+	char		 id[INT64_STR];
+
+	snprintf(id, sizeof(id), "%" PRId64, hr->hr_id[0]);
+	params[0] = id;
+	params[1] = uid;
+	params[2] = cid;
+	params[3] = reason;
+	if (db_query(SESSION_REVOKE_ONE_SQL, 4, params, api_sessions_revoked,
+	    hr) == -1)
+		http_unavailable(hr);
+}
+
+void
+api_sessions_revoke_mine(struct http_req *hr)
+{
+	char	 uid[INT64_STR];
+
+	snprintf(uid, sizeof(uid), "%" PRId64, hr->hr_user.au_uid);
+	api_sessions_revoke_one(hr, uid, NULL, "revoked by the user");
+}
+
+void
+api_sessions_revoke(struct http_req *hr)
+{
+	char	 cid[INT64_STR];
+
+	snprintf(cid, sizeof(cid), "%" PRId64, hr->hr_user.au_cid);
+	api_sessions_revoke_one(hr, NULL, hr->hr_user.au_root ? NULL : cid,
+	    "revoked by an administrator");
+}
+
+static void
+api_sessions_others_done(PGresult *res, void *arg)
+{
+	struct http_req	*hr = arg;
+	char		 msg[64];
+
+	if (!db_ok(res) || PQntuples(res) != 1) {
+		http_db_result(hr, res);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "Revoked %s sessions successfully",
+	    PQgetvalue(res, 0, 0));
+	http_reply(hr, 200, json_pack("{s:s}", "message", msg));
+}
+
+void
+api_sessions_revoke_others(struct http_req *hr)
+{
+	const char	*params[2];
+	char		 uid[INT64_STR], sid[INT64_STR];
+
+	snprintf(uid, sizeof(uid), "%" PRId64, hr->hr_user.au_uid);
+	snprintf(sid, sizeof(sid), "%" PRId64, hr->hr_user.au_sid);
+	params[0] = uid;
+	params[1] = sid;
+	if (db_query(SESSION_REVOKE_OTHERS_SQL, 2, params,
+	    api_sessions_others_done, hr) == -1)
+		http_unavailable(hr);
+}
