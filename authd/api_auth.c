@@ -524,6 +524,8 @@ refresh_rotate_done(PGresult *res, void *arg)
 		http_unavailable(hr);
 }
 
+static void	 refresh_verified(int, struct token_claims *, void *);
+
 static void
 refresh_free(void *arg)
 {
@@ -538,8 +540,7 @@ api_auth_refresh(struct http_req *hr)
 {
 	struct refresh	*rf;
 	json_t		*body, *errors;
-	const char	*token, *params[4];
-	char		 sid[24], uid[24];
+	const char	*token;
 
 	if ((body = http_body_fields(hr)) == NULL)
 		return;
@@ -565,12 +566,27 @@ api_auth_refresh(struct http_req *hr)
 	rf->rf_tp.tp_hr = hr;
 	hr->hr_ctx = rf;
 	hr->hr_ctx_free = refresh_free;
-	if (auth_verify(token, &rf->rf_tc) != TOKEN_OK) {
-		json_decref(body);
+	auth_verify(token, refresh_verified, rf);
+	json_decref(body);
+}
+
+static void
+refresh_verified(int r, struct token_claims *tc, void *arg)
+{
+	struct refresh	*rf = arg;
+	struct http_req	*hr = rf->rf_tp.tp_hr;
+	const char	*params[4];
+	char		 sid[INT64_STR], uid[INT64_STR];
+
+	if (r == -2) {
+		http_unavailable(hr);
+		return;
+	}
+	if (r != TOKEN_OK) {
 		refresh_invalid(hr);
 		return;
 	}
-	json_decref(body);
+	rf->rf_tc = *tc;
 	if (strcmp(rf->rf_tc.tc_type, "refresh") != 0) {
 		http_set_header(hr, "WWW-Authenticate", "Bearer");
 		http_error(hr, 401, "Invalid token type");
@@ -680,6 +696,8 @@ introspect_done(PGresult *res, void *arg)
 	    perms ? perms : json_array()));
 }
 
+static void	 introspect_verified(int, struct token_claims *, void *);
+
 /*
  * RFC 7662: whether a token is active now, and whose it is.  A company
  * admin learns about tokens of its own company only.
@@ -689,8 +707,7 @@ api_auth_introspect(struct http_req *hr)
 {
 	struct introspect	*is;
 	json_t			*body, *errors;
-	const char		*token, *params[4];
-	char			 sid[INT64_STR], uid[INT64_STR], cid[INT64_STR];
+	const char		*token;
 
 	if ((body = http_body_fields(hr)) == NULL)
 		return;
@@ -713,12 +730,27 @@ api_auth_introspect(struct http_req *hr)
 	is->is_hr = hr;
 	hr->hr_ctx = is;
 	hr->hr_ctx_free = free;
-	if (auth_verify(token, &is->is_tc) != TOKEN_OK) {
-		json_decref(body);
+	auth_verify(token, introspect_verified, is);
+	json_decref(body);
+}
+
+static void
+introspect_verified(int r, struct token_claims *tc, void *arg)
+{
+	struct introspect	*is = arg;
+	struct http_req		*hr = is->is_hr;
+	const char		*params[4];
+	char			 sid[INT64_STR], uid[INT64_STR], cid[INT64_STR];
+
+	if (r == -2) {
+		http_unavailable(hr);
+		return;
+	}
+	if (r != TOKEN_OK) {
 		introspect_inactive(hr);
 		return;
 	}
-	json_decref(body);
+	is->is_tc = *tc;
 	snprintf(sid, sizeof(sid), "%" PRId64, is->is_tc.tc_sid);
 	snprintf(uid, sizeof(uid), "%" PRId64, is->is_tc.tc_uid);
 	snprintf(cid, sizeof(cid), "%" PRId64, hr->hr_user.au_cid);

@@ -36,13 +36,73 @@ auth_fail(struct http_req *hr, const char *detail)
 	http_error(hr, 401, detail);
 }
 
-/* Verifies a token's signature and claims with the keys this worker has. */
-int
-auth_verify(const char *token, struct token_claims *tc)
+struct auth_verify_req {
+	auth_verify_cb	 av_cb;
+	void		*av_arg;
+};
+
+static void
+auth_verify_done(struct ipc_msg *msg, void *arg)
 {
-	return (token_verify(&worker_keys, worker_conf.c_alg,
-	    worker_conf.c_issuer, worker_conf.c_leeway, time(NULL), token,
-	    tc));
+	struct auth_verify_req	 av = *(struct auth_verify_req *)arg;
+	struct token_claims	 tc;
+	uint32_t		 valid;
+
+	free(arg);
+	if (msg == NULL || ipc_get_u32(msg, &valid) == -1 ||
+	    ipc_get_data(msg, &tc, sizeof(tc)) == -1 ||
+	    ipc_get_end(msg) == -1) {
+		av.av_cb(-2, NULL, av.av_arg);
+		return;
+	}
+	tc.tc_iss[sizeof(tc.tc_iss) - 1] = '\0';
+	tc.tc_sub[sizeof(tc.tc_sub) - 1] = '\0';
+	tc.tc_jti[sizeof(tc.tc_jti) - 1] = '\0';
+	tc.tc_type[sizeof(tc.tc_type) - 1] = '\0';
+	av.av_cb(valid ? TOKEN_OK : TOKEN_INVALID, &tc, av.av_arg);
+}
+
+/*
+ * Verifies a token's signature and claims.  With public keys a worker
+ * does it itself, at once; an HS256 secret lives only in the keyholders,
+ * so those tokens are verified there.
+ */
+void
+auth_verify(const char *token, auth_verify_cb cb, void *arg)
+{
+	struct auth_verify_req	*av;
+	struct ipc_builder	*b;
+	struct token_claims	 tc;
+	int			 r;
+
+	if (worker_conf.c_alg != ALG_HS256) {
+		memset(&tc, 0, sizeof(tc));
+		r = token_verify(&worker_keys, worker_conf.c_alg,
+		    worker_conf.c_issuer, worker_conf.c_leeway, time(NULL),
+		    token, &tc);
+		cb(r == TOKEN_OK ? TOKEN_OK : TOKEN_INVALID, &tc, arg);
+		return;
+	}
+	if (strlen(token) > TOKEN_MAX_LEN) {
+		cb(TOKEN_INVALID, NULL, arg);
+		return;
+	}
+	if ((av = malloc(sizeof(*av))) == NULL ||
+	    (b = malloc(sizeof(*b))) == NULL) {
+		free(av);
+		cb(-2, NULL, arg);
+		return;
+	}
+	av->av_cb = cb;
+	av->av_arg = arg;
+	ipc_builder_init(b);
+	ipc_put_str(b, token);
+	r = khc_request(IMSG_KH_VERIFY_TOKEN, b, auth_verify_done, av);
+	free(b);
+	if (r == -1) {
+		free(av);
+		cb(-2, NULL, arg);
+	}
 }
 
 int
@@ -90,6 +150,36 @@ auth_session_done(PGresult *res, void *arg)
 	rt->rt_handler(hr);
 }
 
+static void
+auth_request_verified(int r, struct token_claims *tc, void *arg)
+{
+	struct http_req	*hr = arg;
+	const char	*params[2];
+	char		 sid[INT64_STR], uid[INT64_STR];
+
+	if (r == -2) {
+		http_unavailable(hr);
+		return;
+	}
+	if (r != TOKEN_OK) {
+		auth_fail(hr, "Could not validate credentials");
+		return;
+	}
+	if (strcmp(tc->tc_type, "access") != 0) {
+		auth_fail(hr, "Invalid token type");
+		return;
+	}
+	hr->hr_user.au_uid = tc->tc_uid;
+	hr->hr_user.au_cid = tc->tc_cid;
+	hr->hr_user.au_sid = tc->tc_sid;
+	snprintf(sid, sizeof(sid), "%" PRId64, tc->tc_sid);
+	snprintf(uid, sizeof(uid), "%" PRId64, tc->tc_uid);
+	params[0] = sid;
+	params[1] = uid;
+	if (db_query(AUTH_SESSION_SQL, 2, params, auth_session_done, hr) == -1)
+		http_unavailable(hr);
+}
+
 /*
  * Checks the Authorization header of a request for a route that needs
  * a caller, then runs the route's handler or answers 401/403.
@@ -97,32 +187,14 @@ auth_session_done(PGresult *res, void *arg)
 void
 auth_request(struct http_req *hr)
 {
-	struct token_claims	 tc;
-	const char		*h, *params[2];
-	char			 sid[24], uid[24];
+	const char	*h;
 
 	h = http_header(hr, "Authorization");
 	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
 		auth_fail(hr, "Not authenticated");
 		return;
 	}
-	if (auth_verify(h + 7, &tc) != TOKEN_OK) {
-		auth_fail(hr, "Could not validate credentials");
-		return;
-	}
-	if (strcmp(tc.tc_type, "access") != 0) {
-		auth_fail(hr, "Invalid token type");
-		return;
-	}
-	hr->hr_user.au_uid = tc.tc_uid;
-	hr->hr_user.au_cid = tc.tc_cid;
-	hr->hr_user.au_sid = tc.tc_sid;
-	snprintf(sid, sizeof(sid), "%" PRId64, tc.tc_sid);
-	snprintf(uid, sizeof(uid), "%" PRId64, tc.tc_uid);
-	params[0] = sid;
-	params[1] = uid;
-	if (db_query(AUTH_SESSION_SQL, 2, params, auth_session_done, hr) == -1)
-		http_unavailable(hr);
+	auth_verify(h + 7, auth_request_verified, hr);
 }
 
 /* A token id: 128 random bits, base64url without padding. */

@@ -58,12 +58,14 @@ enum imsg_type {
 	IMSG_KH_VERIFY_PASSWORD,/* str password, str hash ("" = dummy) */
 	IMSG_KH_SIGN_TOKEN,	/* str claims (JSON object) */
 	IMSG_KH_PUBLIC_KEYS,	/* empty */
+	IMSG_KH_VERIFY_TOKEN,	/* str token (HS256: the secret is here) */
 
 	/* keyholder -> worker */
 	IMSG_KH_HASH,		/* str hash */
 	IMSG_KH_VERIFY,		/* u32 match, str new hash ("" = no rehash) */
 	IMSG_KH_TOKEN,		/* str compact JWS */
 	IMSG_KH_JWKS,		/* str JWKS document */
+	IMSG_KH_CLAIMS,		/* u32 valid, struct token_claims */
 	IMSG_KH_ERROR,		/* str reason (for the log, never a client) */
 
 	/* authctl <-> parent, on the control socket */
@@ -301,7 +303,9 @@ int		 db_ok(const struct pg_result *);	/* tuples or command OK */
 /* auth.c: bearer tokens of requests, and the tokens authd issues. */
 void		 auth_request(struct http_req *);
 int		 auth_has_perm(const struct auth_user *, const char *);
-int		 auth_verify(const char *token, struct token_claims *);
+/* Runs cb with TOKEN_OK and the claims, or TOKEN_INVALID (or -2: outage). */
+typedef void	(*auth_verify_cb)(int, struct token_claims *, void *);
+void		 auth_verify(const char *token, auth_verify_cb, void *);
 void		 auth_new_jti(char *buf, size_t len);
 int		 auth_sign(const char *type, int64_t uid, int64_t cid,
 		    int64_t sid, const char *jti, int64_t exp, khc_cb, void *);

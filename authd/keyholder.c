@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -169,6 +170,26 @@ kh_jwks(struct ipc_msg *msg, struct ipc_builder *b)
 	return (IMSG_KH_JWKS);
 }
 
+static int
+kh_verify_token(struct ipc_msg *msg, struct ipc_builder *b)
+{
+	struct token_claims	 tc;
+	const char		*tok;
+
+	if (ipc_get_str(msg, &tok, TOKEN_MAX_LEN) == -1 ||
+	    ipc_get_end(msg) == -1)
+		return (-1);
+	memset(&tc, 0, sizeof(tc));
+	if (token_verify(&kh_keys, kh_conf.c_alg, kh_conf.c_issuer,
+	    kh_conf.c_leeway, time(NULL), tok, &tc) != TOKEN_OK) {
+		memset(&tc, 0, sizeof(tc));
+		ipc_put_u32(b, 0);
+	} else
+		ipc_put_u32(b, 1);
+	ipc_put_data(b, &tc, sizeof(tc));
+	return (IMSG_KH_CLAIMS);
+}
+
 /* Returns the reply type, or -1 for a message this peer may not send. */
 static int
 kh_request(struct ipc_msg *msg, struct ipc_builder *b)
@@ -182,6 +203,8 @@ kh_request(struct ipc_msg *msg, struct ipc_builder *b)
 		return (kh_sign(msg, b));
 	case IMSG_KH_PUBLIC_KEYS:
 		return (kh_jwks(msg, b));
+	case IMSG_KH_VERIFY_TOKEN:
+		return (kh_verify_token(msg, b));
 	default:
 		return (-1);
 	}

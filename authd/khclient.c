@@ -103,6 +103,8 @@ khc_reply_type_ok(uint32_t req, uint32_t reply)
 		return (reply == IMSG_KH_TOKEN);
 	case IMSG_KH_PUBLIC_KEYS:
 		return (reply == IMSG_KH_JWKS);
+	case IMSG_KH_VERIFY_TOKEN:
+		return (reply == IMSG_KH_CLAIMS);
 	}
 	return (0);
 }

@@ -2,8 +2,9 @@
 # (regress/run.sh) and the atf-sh integration tests (regress/integration).
 # POSIX sh: atf-sh runs its programs with /bin/sh, which is dash on Debian.
 #
-# Sourcing this file defines functions and nothing else, so that a test
-# program can source it before atf decides what to run.
+# Sourcing this file defines functions and two settings (PG_BINDIR,
+# AUTHD_SERVICE_USER) and runs nothing, so that a test program can source
+# it before atf decides what to run.
 #
 # The environment that regress/run.sh exports for the tests:
 #   AUTHD_SRCDIR		top of the source tree
