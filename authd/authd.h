@@ -292,6 +292,58 @@ void		 api_health_db(struct http_req *);
 void		 api_health_redis(struct http_req *);
 void		 api_jwks(struct http_req *);
 
+/* api_companies.c */
+void		 api_companies_list(struct http_req *);
+void		 api_companies_get(struct http_req *);
+void		 api_companies_create(struct http_req *);
+void		 api_companies_update(struct http_req *);
+void		 api_companies_delete(struct http_req *);
+
+/* api_audit.c */
+void		 api_audit_list(struct http_req *);
+/* The client address for an audit row's ip_address ($n::inet), or NULL. */
+const char	*api_audit_addr(const struct http_req *);
+
+/* api_authz.c */
+void		 api_authz_check(struct http_req *);
+
+/* api_roles.c: roles; also the write path of the two files below. */
+#define API_DETAIL_MAX	512	/* an error detail that names a value */
+/* A constraint violation and its API answer (422: at ["body", field]). */
+struct api_dberr {
+	const char	*de_constraint;	/* PG_DIAG_CONSTRAINT_NAME */
+	int		 de_status;	/* 400, 404, 422 */
+	const char	*de_field;	/* 422 only */
+	const char	*de_detail;	/* NULL: the caller's dupdetail */
+};
+const char	*api_roles_mode(const struct auth_user *);
+int		 api_roles_is_root(const struct auth_user *);
+int		 api_roles_scope(struct http_req *, char *cid, size_t len);
+void		 api_roles_call(struct http_req *, const char *sql,
+		    struct json_t *body, const struct api_dberr *,
+		    size_t nerrs, const char *dupdetail);
+void		 api_roles_list(struct http_req *);
+void		 api_roles_get(struct http_req *);
+void		 api_roles_create(struct http_req *);
+void		 api_roles_update(struct http_req *);
+void		 api_roles_delete(struct http_req *);
+void		 api_roles_permission_add(struct http_req *);
+void		 api_roles_permission_remove(struct http_req *);
+
+/* api_permissions.c */
+void		 api_permissions_list(struct http_req *);
+void		 api_permissions_get(struct http_req *);
+void		 api_permissions_create(struct http_req *);
+void		 api_permissions_update(struct http_req *);
+void		 api_permissions_delete(struct http_req *);
+
+/* api_resources.c */
+void		 api_resources_list(struct http_req *);
+void		 api_resources_get(struct http_req *);
+void		 api_resources_create(struct http_req *);
+void		 api_resources_update(struct http_req *);
+void		 api_resources_delete(struct http_req *);
+
 /* worker.c */
 extern struct authd_config	 worker_conf;
 extern struct token_keyset	 worker_keys;	/* public keys only */
@@ -309,3 +361,31 @@ void		 auth_verify(const char *token, auth_verify_cb, void *);
 void		 auth_new_jti(char *buf, size_t len);
 int		 auth_sign(const char *type, int64_t uid, int64_t cid,
 		    int64_t sid, const char *jti, int64_t exp, khc_cb, void *);
+
+/* validate.c: request bodies against a table of fields. */
+enum field_type {
+	FIELD_STRING,
+	FIELD_INT,		/* positive int64 (an id) */
+	FIELD_BOOL,
+	FIELD_OBJECT,
+	FIELD_IDS,		/* array of positive int64 */
+	FIELD_STRINGS		/* array of strings */
+};
+
+struct field {
+	const char	*f_name;
+	enum field_type	 f_type;
+	int		 f_required;
+	size_t		 f_min;		/* string length in characters */
+	size_t		 f_max;		/* also the longest array */
+};
+
+int		 validate_fields(struct json_t *body, const struct field *,
+		    size_t nfields, struct json_t *errors);
+int		 validate_body(struct http_req *, struct json_t *body,
+		    const struct field *, size_t nfields);
+const char	*field_str(struct json_t *body, const char *name);
+int		 field_bool(struct json_t *body, const char *name, int def);
+int64_t		 field_int(struct json_t *body, const char *name, int64_t def);
+int		 field_present(struct json_t *body, const char *name);
+#define NFIELDS(a)	(sizeof(a) / sizeof((a)[0]))

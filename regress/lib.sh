@@ -46,8 +46,14 @@ service_user()
 ensure_service_user()
 {
 	is_root || return 0
+	local group
 	getent passwd "$AUTHD_SERVICE_USER" >/dev/null && return 0
-	useradd -r -U -M -d /nonexistent -s /usr/sbin/nologin \
+	group=-U
+	if getent group "$AUTHD_SERVICE_USER" >/dev/null; then
+		group="-g $AUTHD_SERVICE_USER"
+	fi
+	# shellcheck disable=SC2086
+	useradd -r $group -M -d /nonexistent -s /usr/sbin/nologin \
 	    "$AUTHD_SERVICE_USER"
 }
 

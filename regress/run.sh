@@ -14,7 +14,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 ulimit -c 0 2>/dev/null
 ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export ASAN_OPTIONS UBSAN_OPTIONS
+LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$top/regress/lsan.supp:print_suppressions=0}
+export ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 
 tmp=
 cleanup()

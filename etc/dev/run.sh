@@ -79,7 +79,8 @@ var_create()
 
 	# The keys are the daemon's secrets: only the invoking user (root
 	# for a real installation) reads them, never the service user.
-	mkdir -p -m 0700 "$var/keys" "$var/empty" || die "mkdir failed"
+	mkdir -p "$var/keys" "$var/empty" || die "mkdir failed"
+	chmod 0700 "$var/keys"
 	chmod 0755 "$var/empty"
 	authd_conf_write "$var/authd.conf.new" 8000 "$var" "$database" \
 	    "$var/redis/redis.sock" "$var/keys" "$var/empty" "$user" ||
