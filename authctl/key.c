@@ -12,6 +12,7 @@
 
 #include "authctl.h"
 #include "config.h"
+#include "seal.h"
 #include "token.h"
 
 static int	 key_noargs(struct ctl_ctx *, const char *);
@@ -52,7 +53,7 @@ key_new(struct ctl_ctx *cc, int rotate)
 	const char			*alg = token_alg_name(conf->c_alg);
 	char				 kid[TOKEN_KID_LEN];
 	char				 cur[TOKEN_KID_LEN], err[512];
-	int				 iscur;
+	int				 iscur, sealed;
 
 	if (key_noargs(cc, rotate ? "rotate" : "generate") == -1)
 		return (AUTHCTL_EXIT_USAGE);
@@ -63,6 +64,12 @@ key_new(struct ctl_ctx *cc, int rotate)
 	}
 	iscur = token_key_current(conf->c_keydir, cur, sizeof(cur), NULL,
 	    0) == 0 && strcmp(cur, kid) == 0;
+	/* The seal key is made once, with the first signing key. */
+	if ((sealed = seal_key_generate(conf->c_keydir, err,
+	    sizeof(err))) == -1) {
+		fprintf(stderr, "authctl: %s\n", err);
+		return (AUTHCTL_EXIT_ERROR);
+	}
 
 	if (cc->cc_json)
 		return (key_print_json(json_pack("{s:s, s:s, s:s, s:b}",
@@ -70,6 +77,9 @@ key_new(struct ctl_ctx *cc, int rotate)
 		    "current", iscur)));
 	printf("%s key %s created in %s%s\n", alg, kid, conf->c_keydir,
 	    iscur ? "; it is the current signing key" : "");
+	if (sealed)
+		printf("seal key created in %s/%s\n", conf->c_keydir,
+		    SEAL_KEY_FILE);
 	if (rotate)
 		printf("run \"authctl reload\" (or send SIGHUP to authd) to "
 		    "sign with it; older keys keep verifying until they are "

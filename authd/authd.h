@@ -44,6 +44,7 @@ enum imsg_type {
 	IMSG_KEY,		/* token_key_serialize(); keyholder: private */
 	IMSG_KEYS_DONE,		/* u32 number of keys sent */
 	IMSG_PEPPER,		/* raw bytes, keyholder only */
+	IMSG_SEALKEY,		/* SEAL_KEY_LEN bytes, keyholder only */
 	IMSG_PEER,		/* fd; u32 peer role, u32 peer index */
 	IMSG_LISTEN,		/* fd; a listening socket, worker only */
 	IMSG_START,		/* empty: everything was sent, drop and run */
@@ -59,6 +60,17 @@ enum imsg_type {
 	IMSG_KH_SIGN_TOKEN,	/* str claims (JSON object) */
 	IMSG_KH_PUBLIC_KEYS,	/* empty */
 	IMSG_KH_VERIFY_TOKEN,	/* str token (HS256: the secret is here) */
+	/*
+	 * Sealed secrets (TOTP seeds, integration secrets): AES-256-GCM
+	 * with the seal key only keyholders hold.  aad names the row the
+	 * secret belongs to ("totp:<user id>", "integration:<id>"), so a
+	 * sealed blob moved to another row does not open.
+	 */
+	IMSG_KH_NEW_SECRET,	/* u32 nbytes (16..64), str aad */
+	IMSG_KH_HMAC,		/* u32 n, data sealed[n], str aad,
+				   u32 len, data message[len] */
+	IMSG_KH_TOTP_VERIFY,	/* u32 n, data sealed[n], str aad, str code,
+				   u64 last accepted step, u64 unix time */
 
 	/* keyholder -> worker */
 	IMSG_KH_HASH,		/* str hash */
@@ -66,6 +78,10 @@ enum imsg_type {
 	IMSG_KH_TOKEN,		/* str compact JWS */
 	IMSG_KH_JWKS,		/* str JWKS document */
 	IMSG_KH_CLAIMS,		/* u32 valid, struct token_claims */
+	IMSG_KH_SECRET,		/* u32 n, data secret[n] (shown once),
+				   u32 m, data sealed[m] */
+	IMSG_KH_MAC,		/* data HMAC-SHA256[32] */
+	IMSG_KH_TOTP,		/* u32 ok, u64 accepted step */
 	IMSG_KH_ERROR,		/* str reason (for the log, never a client) */
 
 	/* authctl <-> parent, on the control socket */
@@ -285,6 +301,18 @@ void		 api_sessions_revoke(struct http_req *);
 
 /* api_users.c */
 void		 api_users_me(struct http_req *);
+void		 api_users_update_me(struct http_req *);
+void		 api_users_my_logins(struct http_req *);
+void		 api_users_stats(struct http_req *);
+void		 api_users_list(struct http_req *);
+void		 api_users_create(struct http_req *);
+void		 api_users_get(struct http_req *);
+void		 api_users_update(struct http_req *);
+void		 api_users_delete(struct http_req *);
+void		 api_users_roles(struct http_req *);
+void		 api_users_role_add(struct http_req *);
+void		 api_users_role_remove(struct http_req *);
+void		 api_users_logins(struct http_req *);
 
 /* api_service.c */
 void		 api_root(struct http_req *);

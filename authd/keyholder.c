@@ -20,6 +20,8 @@
 #include "authd.h"
 #include "log.h"
 #include "password.h"
+#include "seal.h"
+#include "totp.h"
 #include "token.h"
 
 #define KH_MAX_PEERS	(AUTHD_MAX_WORKERS * 2)
@@ -37,6 +39,7 @@ static struct token_keyset	 kh_keys, kh_newkeys;
 static struct password_params	 kh_params;
 static uint8_t			*kh_pepper;	/* sodium_malloc'd */
 static size_t			 kh_pepperlen;
+static uint8_t			*kh_sealkey;	/* sodium_malloc'd */
 static char			 kh_dummy[PASSWORD_HASH_MAX];
 static struct ipc_ev		 kh_parent;
 static struct kh_peer		 kh_peers[KH_MAX_PEERS];
@@ -190,6 +193,111 @@ kh_verify_token(struct ipc_msg *msg, struct ipc_builder *b)
 	return (IMSG_KH_CLAIMS);
 }
 
+/* Reads "u32 n, data sealed[n], str aad" and opens it into pt. */
+static int
+kh_unseal(struct ipc_msg *msg, uint8_t *pt, size_t *ptlen)
+{
+	uint8_t		 box[SEAL_MAX];
+	const char	*aad;
+	uint32_t	 n;
+
+	if (ipc_get_u32(msg, &n) == -1 || n > sizeof(box) ||
+	    ipc_get_data(msg, box, n) == -1 ||
+	    ipc_get_str(msg, &aad, 128) == -1)
+		return (-1);
+	if (kh_sealkey == NULL ||
+	    seal_decrypt(kh_sealkey, aad, box, n, pt, ptlen) == -1)
+		return (-2);
+	return (0);
+}
+
+/* A new random secret: shown once to the caller, and its sealed form. */
+static int
+kh_new_secret(struct ipc_msg *msg, struct ipc_builder *b)
+{
+	uint8_t		 secret[64], box[SEAL_MAX];
+	const char	*aad;
+	uint32_t	 n;
+	size_t		 boxlen;
+
+	if (ipc_get_u32(msg, &n) == -1 || n < 16 || n > sizeof(secret) ||
+	    ipc_get_str(msg, &aad, 128) == -1 || ipc_get_end(msg) == -1)
+		return (-1);
+	randombytes_buf(secret, n);
+	if (kh_sealkey == NULL ||
+	    seal_encrypt(kh_sealkey, aad, secret, n, box, &boxlen) == -1) {
+		sodium_memzero(secret, sizeof(secret));
+		ipc_put_str(b, "sealing failed");
+		return (IMSG_KH_ERROR);
+	}
+	ipc_put_u32(b, n);
+	ipc_put_data(b, secret, n);
+	ipc_put_u32(b, boxlen);
+	ipc_put_data(b, box, boxlen);
+	sodium_memzero(secret, sizeof(secret));
+	return (IMSG_KH_SECRET);
+}
+
+static int
+kh_hmac(struct ipc_msg *msg, struct ipc_builder *b)
+{
+	crypto_auth_hmacsha256_state	 st;
+	uint8_t		 secret[SEAL_MAX], mac[crypto_auth_hmacsha256_BYTES];
+	const uint8_t	*data;
+	size_t		 len;
+	uint32_t	 n;
+	int		 r;
+
+	if ((r = kh_unseal(msg, secret, &len)) == -1)
+		return (-1);
+	if (ipc_get_u32(msg, &n) == -1 || n != msg->im_hdr.ih_len -
+	    msg->im_rpos) {
+		sodium_memzero(secret, sizeof(secret));
+		return (-1);
+	}
+	data = msg->im_data + msg->im_rpos;
+	msg->im_rpos += n;
+	if (r == -2) {
+		ipc_put_str(b, "cannot open the sealed secret");
+		return (IMSG_KH_ERROR);
+	}
+	crypto_auth_hmacsha256_init(&st, secret, len);
+	crypto_auth_hmacsha256_update(&st, data, n);
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_memzero(&st, sizeof(st));
+	sodium_memzero(secret, sizeof(secret));
+	ipc_put_data(b, mac, sizeof(mac));
+	return (IMSG_KH_MAC);
+}
+
+static int
+kh_totp(struct ipc_msg *msg, struct ipc_builder *b)
+{
+	uint8_t		 secret[SEAL_MAX];
+	const char	*code;
+	uint64_t	 last, now, step = 0;
+	size_t		 len;
+	int		 r, ok;
+
+	if ((r = kh_unseal(msg, secret, &len)) == -1)
+		return (-1);
+	if (ipc_get_str(msg, &code, 16) == -1 ||
+	    ipc_get_u64(msg, &last) == -1 || ipc_get_u64(msg, &now) == -1 ||
+	    ipc_get_end(msg) == -1) {
+		sodium_memzero(secret, sizeof(secret));
+		return (-1);
+	}
+	if (r == -2) {
+		ipc_put_str(b, "cannot open the sealed secret");
+		return (IMSG_KH_ERROR);
+	}
+	ok = totp_verify(secret, len, code, now, last, &step);
+	sodium_memzero(secret, sizeof(secret));
+	ipc_put_u32(b, ok);
+	ipc_put_u64(b, ok ? step : 0);
+	return (IMSG_KH_TOTP);
+}
+
 /* Returns the reply type, or -1 for a message this peer may not send. */
 static int
 kh_request(struct ipc_msg *msg, struct ipc_builder *b)
@@ -205,6 +313,12 @@ kh_request(struct ipc_msg *msg, struct ipc_builder *b)
 		return (kh_jwks(msg, b));
 	case IMSG_KH_VERIFY_TOKEN:
 		return (kh_verify_token(msg, b));
+	case IMSG_KH_NEW_SECRET:
+		return (kh_new_secret(msg, b));
+	case IMSG_KH_HMAC:
+		return (kh_hmac(msg, b));
+	case IMSG_KH_TOTP_VERIFY:
+		return (kh_totp(msg, b));
 	default:
 		return (-1);
 	}
@@ -354,6 +468,17 @@ kh_parent_msg(struct ipc_msg *msg)
 		return (kh_keys_done(msg));
 	case IMSG_PEPPER:
 		return (kh_set_pepper(msg));
+	case IMSG_SEALKEY:
+		if (ipc_check_len(msg, SEAL_KEY_LEN) == -1)
+			return (-1);
+		if (kh_sealkey == NULL &&
+		    (kh_sealkey = sodium_malloc(SEAL_KEY_LEN)) == NULL)
+			fatal("sodium_malloc");
+		sodium_mprotect_readwrite(kh_sealkey);
+		if (ipc_get_data(msg, kh_sealkey, SEAL_KEY_LEN) == -1)
+			return (-1);
+		sodium_mprotect_readonly(kh_sealkey);
+		return (0);
 	case IMSG_PEER:
 		return (kh_add_peer(msg));
 	case IMSG_START:

@@ -105,6 +105,12 @@ khc_reply_type_ok(uint32_t req, uint32_t reply)
 		return (reply == IMSG_KH_JWKS);
 	case IMSG_KH_VERIFY_TOKEN:
 		return (reply == IMSG_KH_CLAIMS);
+	case IMSG_KH_NEW_SECRET:
+		return (reply == IMSG_KH_SECRET);
+	case IMSG_KH_HMAC:
+		return (reply == IMSG_KH_MAC);
+	case IMSG_KH_TOTP_VERIFY:
+		return (reply == IMSG_KH_TOTP);
 	}
 	return (0);
 }

@@ -27,6 +27,7 @@
 
 #include "authd.h"
 #include "log.h"
+#include "seal.h"
 #include "token.h"
 
 #define PARENT_PEPPER_MAX	1024
@@ -39,6 +40,7 @@ static struct authd_config	 parent_conf;
 static struct token_keyset	 parent_keys;
 static uint8_t			 parent_pepper[PARENT_PEPPER_MAX];
 static size_t			 parent_pepperlen;
+static uint8_t			 parent_sealkey[SEAL_KEY_LEN];
 static int			 parent_listen[CONFIG_MAX_LISTEN];
 static struct child		 parent_kh[AUTHD_MAX_KEYHOLDERS];
 static struct child		 parent_wk[AUTHD_MAX_WORKERS];
@@ -83,6 +85,10 @@ parent_send_keys(struct child *ch)
 		ipc_builder_init(b);
 		ipc_put_data(b, parent_pepper, parent_pepperlen);
 		parent_child_send(ch, IMSG_PEPPER, -1, b);
+		ipc_builder_clear(b);
+		ipc_builder_init(b);
+		ipc_put_data(b, parent_sealkey, sizeof(parent_sealkey));
+		parent_child_send(ch, IMSG_SEALKEY, -1, b);
 		ipc_builder_clear(b);
 	}
 	free(b);
@@ -238,6 +244,7 @@ parent_shutdown(int status)
 		unlink(parent_conf.c_pidfile);
 	token_keyset_clear(&parent_keys);
 	sodium_memzero(parent_pepper, sizeof(parent_pepper));
+	sodium_memzero(parent_sealkey, sizeof(parent_sealkey));
 	log_info("%s, exiting", status ? "stopped on error" : "terminated");
 	exit(status);
 }
@@ -416,6 +423,7 @@ parent_reload(char *err, size_t errlen)
 	struct authd_config	 nconf;
 	struct token_keyset	 nkeys;
 	uint8_t			 npepper[PARENT_PEPPER_MAX];
+	uint8_t			 nseal[SEAL_KEY_LEN];
 	size_t			 npepperlen;
 	int			 i;
 
@@ -430,6 +438,11 @@ parent_reload(char *err, size_t errlen)
 	if (parent_read_pepper(&nconf, npepper, &npepperlen, err,
 	    errlen) == -1) {
 		token_keyset_clear(&nkeys);
+		return (-1);
+	}
+	if (seal_key_load(nconf.c_keydir, nseal, err, errlen) == -1) {
+		token_keyset_clear(&nkeys);
+		sodium_memzero(npepper, sizeof(npepper));
 		return (-1);
 	}
 	if (memcmp(nconf.c_listen, parent_conf.c_listen,
@@ -455,6 +468,8 @@ parent_reload(char *err, size_t errlen)
 	memcpy(parent_pepper, npepper, sizeof(parent_pepper));
 	parent_pepperlen = npepperlen;
 	sodium_memzero(npepper, sizeof(npepper));
+	memcpy(parent_sealkey, nseal, sizeof(parent_sealkey));
+	sodium_memzero(nseal, sizeof(nseal));
 	log_setverbose(authd_verbose);
 
 	for (i = 0; i < parent_conf.c_keyholders; i++)
@@ -602,6 +617,9 @@ parent_main(struct authd_config *conf)
 	if (parent_read_pepper(&parent_conf, parent_pepper, &parent_pepperlen,
 	    err, sizeof(err)) == -1)
 		fatalx("pepper: %s", err);
+	if (seal_key_load(parent_conf.c_keydir, parent_sealkey, err,
+	    sizeof(err)) == -1)
+		fatalx("seal key: %s", err);
 	for (i = 0; i < parent_conf.c_nlisten; i++)
 		parent_listen[i] = parent_bind(&parent_conf.c_listen[i]);
 	if ((ctlfd = control_listen(parent_conf.c_control)) == -1)
