@@ -19,19 +19,21 @@
 #include "authd.h"
 #include "log.h"
 #include "password.h"
+#include "seal.h"
 
 #define AUTH_JTI_LEN		32
 #define AUTH_UA_MAX		255
 #define AUTH_USERNAME_MAX	254
 
-#define LOGIN_BY_EMAIL_SQL \
+#define LOGIN_USER_SQL \
 	"SELECT u.id, u.company_id, u.hashed_password, u.is_active, " \
-	"  c.is_active FROM users u JOIN companies c ON c.id = u.company_id " \
-	"WHERE lower(u.email) = lower($1)"
+	"  c.is_active, u.two_factor_enabled, " \
+	"  encode(u.two_factor_secret_sealed, 'hex'), " \
+	"  coalesce(u.two_factor_last_step, 0) " \
+	"FROM users u JOIN companies c ON c.id = u.company_id "
+#define LOGIN_BY_EMAIL_SQL	LOGIN_USER_SQL "WHERE lower(u.email) = lower($1)"
 #define LOGIN_BY_USERNAME_SQL \
-	"SELECT u.id, u.company_id, u.hashed_password, u.is_active, " \
-	"  c.is_active FROM users u JOIN companies c ON c.id = u.company_id " \
-	"WHERE lower(u.username) = lower($1)"
+	LOGIN_USER_SQL "WHERE lower(u.username) = lower($1)"
 #define LOGIN_FAILED_SQL \
 	"INSERT INTO login_history (user_id, company_id, ip_address, " \
 	"  user_agent, success, reason) " \
@@ -92,6 +94,11 @@ struct login {
 	int		 lg_found;
 	int		 lg_user_active;
 	int		 lg_company_active;
+	int		 lg_tfa;
+	char		 lg_sealed[SEAL_MAX * 2 + 1];
+	uint64_t	 lg_last_step;
+	const char	*lg_totp;
+	const char	*lg_detail;	/* of a 401 */
 	char		 lg_newhash[PASSWORD_HASH_MAX];
 	char		 lg_rjti[AUTH_JTI_LEN];
 };
@@ -242,13 +249,14 @@ api_auth_addr(struct http_req *hr)
 static void
 login_failed_logged(PGresult *res, void *arg)
 {
-	struct http_req	*hr = arg;
+	struct login	*lg = arg;
+	struct http_req	*hr = lg->lg_tp.tp_hr;
 
 	if (!db_ok(res))
 		log_warnx("request %s: login history not written",
 		    hr->hr_reqid);
 	http_set_header(hr, "WWW-Authenticate", "Bearer");
-	http_error(hr, 401, "Incorrect username or password");
+	http_error(hr, 401, lg->lg_detail);
 }
 
 static void
@@ -269,9 +277,11 @@ login_fail(struct login *lg, const char *reason, int status,
 	params[3] = lg->lg_ua;
 	params[4] = reason;
 	if (status == 401) {
+		lg->lg_detail = detail != NULL ? detail :
+		    "Incorrect username or password";
 		if (db_query(LOGIN_FAILED_SQL, 5, params, login_failed_logged,
-		    hr) == -1)
-			login_failed_logged(NULL, hr);
+		    lg) == -1)
+			login_failed_logged(NULL, lg);
 		return;
 	}
 	(void)db_query(LOGIN_FAILED_SQL, 5, params, NULL, NULL);
@@ -297,13 +307,15 @@ login_session_done(PGresult *res, void *arg)
 	    exp);
 }
 
+static void	 login_session(struct login *);
+static void	 login_second_factor(int, void *);
+
 static void
 login_verified(struct ipc_msg *msg, void *arg)
 {
 	struct login	*lg = arg;
 	struct http_req	*hr = lg->lg_tp.tp_hr;
-	const char	*params[8], *newhash;
-	char		 uid[24], cid[24], ttl[16];
+	const char	*newhash;
 	uint32_t	 match;
 
 	if (msg == NULL || ipc_get_u32(msg, &match) == -1 ||
@@ -326,6 +338,44 @@ login_verified(struct ipc_msg *msg, void *arg)
 		return;
 	}
 	strlcpy(lg->lg_newhash, newhash, sizeof(lg->lg_newhash));
+	if (!lg->lg_tfa) {
+		login_session(lg);
+		return;
+	}
+	if (lg->lg_totp == NULL || *lg->lg_totp == '\0') {
+		login_fail(lg, "two-factor code required", 401,
+		    "Two-factor code required");
+		return;
+	}
+	tfa_login(lg->lg_uid, lg->lg_sealed, lg->lg_last_step, lg->lg_totp,
+	    login_second_factor, lg);
+}
+
+static void
+login_second_factor(int r, void *arg)
+{
+	struct login	*lg = arg;
+
+	if (r == -1) {
+		http_unavailable(lg->lg_tp.tp_hr);
+		return;
+	}
+	if (r == 0) {
+		login_fail(lg, "bad two-factor code", 401,
+		    "Invalid two-factor code");
+		return;
+	}
+	login_session(lg);
+}
+
+/* Every check passed: the session, its history row and the tokens. */
+static void
+login_session(struct login *lg)
+{
+	struct http_req	*hr = lg->lg_tp.tp_hr;
+	const char	*params[8];
+	char		 uid[24], cid[24], ttl[16];
+
 	auth_new_jti(lg->lg_rjti, sizeof(lg->lg_rjti));
 	snprintf(uid, sizeof(uid), "%" PRId64, lg->lg_uid);
 	snprintf(cid, sizeof(cid), "%" PRId64, lg->lg_cid);
@@ -366,6 +416,10 @@ login_user_done(PGresult *res, void *arg)
 		lg->lg_cid = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 		lg->lg_user_active = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
 		lg->lg_company_active = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+		lg->lg_tfa = strcmp(PQgetvalue(res, 0, 5), "t") == 0;
+		strlcpy(lg->lg_sealed, PQgetvalue(res, 0, 6),
+		    sizeof(lg->lg_sealed));
+		lg->lg_last_step = strtoull(PQgetvalue(res, 0, 7), NULL, 10);
 	}
 	if ((b = malloc(sizeof(*b))) == NULL) {
 		http_unavailable(hr);
@@ -414,6 +468,7 @@ api_auth_login(struct http_req *hr)
 		json_array_append_new(errors, http_verr("missing", "body",
 		    "password", "Field required"));
 	api_auth_string(body, "grant_type", 64, &grant, errors);
+	api_auth_string(body, "totp_code", 32, &lg->lg_totp, errors);
 	if (json_array_size(errors) > 0) {
 		http_validation(hr, errors);
 		return;
