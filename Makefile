@@ -110,3 +110,30 @@ flags:
 	@echo "CPPFLAGS=$(CPPFLAGS)"
 	@echo "CFLAGS=$(CFLAGS)"
 	@echo "LDLIBS=$(LDLIBS)"
+
+# --- API documentation (api_docs.c) -----------------------------------
+# authd/openapi.json and the Swagger UI and ReDoc bundles, fetched from
+# the npm registry into build/docs/ (not in git) and embedded into authd
+# by docs_data.S, so that chrooted workers read no file.  Without the
+# registry the build still succeeds and /docs answers 503.
+DOCS_DIR =	build/docs
+DOCS_OBJ =	$(DOCS_DIR)/docs_data.o
+AUTHD_OBJS +=	$(DOCS_OBJ)
+
+authd/authd: $(DOCS_OBJ)
+
+$(DOCS_DIR)/docs_data.S: authd/openapi.json etc/dev/docs-assets.sh
+	@sh etc/dev/docs-assets.sh $(DOCS_DIR) authd/openapi.json
+
+$(DOCS_OBJ): $(DOCS_DIR)/docs_data.S
+	$(CC) -c -o $@ $<
+
+# The fetched tarballs stay in build/docs/npm: a clean build does not
+# download them again.
+docs-clean:
+	rm -rf $(DOCS_DIR)/assets $(DOCS_DIR)/docs_data.S $(DOCS_OBJ) \
+	    $(DOCS_DIR)/openapi.min.json
+
+clean: docs-clean
+
+.PHONY: docs-clean

@@ -99,6 +99,9 @@ struct login {
 	uint64_t	 lg_last_step;
 	const char	*lg_totp;
 	const char	*lg_detail;	/* of a 401 */
+	const char	*lg_username;
+	char		 lg_account[80];	/* rate-limit key */
+	char		 lg_hash[PASSWORD_HASH_MAX];
 	char		 lg_newhash[PASSWORD_HASH_MAX];
 	char		 lg_rjti[AUTH_JTI_LEN];
 };
@@ -301,6 +304,7 @@ login_session_done(PGresult *res, void *arg)
 	}
 	sid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	exp = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	rl_login_succeeded(lg->lg_account);
 	log_info("request %s: login of user %" PRId64 " from %s, session %"
 	    PRId64, hr->hr_reqid, lg->lg_uid, hr->hr_addr, sid);
 	token_pair_issue(&lg->lg_tp, lg->lg_uid, lg->lg_cid, sid, lg->lg_rjti,
@@ -325,6 +329,7 @@ login_verified(struct ipc_msg *msg, void *arg)
 		return;
 	}
 	if (!match || !lg->lg_found) {
+		rl_login_failed(hr->hr_addr);
 		login_fail(lg, lg->lg_found ? "bad password" : "unknown user",
 		    401, NULL);
 		return;
@@ -361,6 +366,7 @@ login_second_factor(int r, void *arg)
 		return;
 	}
 	if (r == 0) {
+		rl_login_failed(lg->lg_tp.tp_hr->hr_addr);
 		login_fail(lg, "bad two-factor code", 401,
 		    "Invalid two-factor code");
 		return;
@@ -393,6 +399,8 @@ login_session(struct login *lg)
 		http_unavailable(hr);
 }
 
+static void	 login_allowed(int, void *);
+
 /*
  * The user row is read, then the password goes to a keyholder in every
  * case: an unknown user is checked against a dummy hash, so the answer
@@ -403,8 +411,6 @@ login_user_done(PGresult *res, void *arg)
 {
 	struct login		*lg = arg;
 	struct http_req		*hr = lg->lg_tp.tp_hr;
-	struct ipc_builder	*b;
-	int			 r;
 
 	if (!db_ok(res)) {
 		http_db_result(hr, res);
@@ -420,6 +426,34 @@ login_user_done(PGresult *res, void *arg)
 		strlcpy(lg->lg_sealed, PQgetvalue(res, 0, 6),
 		    sizeof(lg->lg_sealed));
 		lg->lg_last_step = strtoull(PQgetvalue(res, 0, 7), NULL, 10);
+		strlcpy(lg->lg_hash, PQgetvalue(res, 0, 2),
+		    sizeof(lg->lg_hash));
+	}
+	rl_account_key(lg->lg_account, sizeof(lg->lg_account), lg->lg_found,
+	    lg->lg_uid, lg->lg_username);
+	rl_login_check(lg->lg_account, hr->hr_addr, login_allowed, lg);
+}
+
+/*
+ * The attempt is reserved.  A locked account gets the same answer
+ * whether or not the password is right: nothing is learnt by guessing.
+ */
+static void
+login_allowed(int locked, void *arg)
+{
+	struct login		*lg = arg;
+	struct http_req		*hr = lg->lg_tp.tp_hr;
+	struct ipc_builder	*b;
+	char			 secs[16];
+	int			 r;
+
+	if (locked > 0) {
+		log_warnx("request %s: login locked for %d s from %s",
+		    hr->hr_reqid, locked, hr->hr_addr);
+		snprintf(secs, sizeof(secs), "%d", locked);
+		http_set_header(hr, "Retry-After", secs);
+		login_fail(lg, "locked", 429, "Too many login attempts");
+		return;
 	}
 	if ((b = malloc(sizeof(*b))) == NULL) {
 		http_unavailable(hr);
@@ -427,7 +461,7 @@ login_user_done(PGresult *res, void *arg)
 	}
 	ipc_builder_init(b);
 	ipc_put_str(b, lg->lg_password);
-	ipc_put_str(b, lg->lg_found ? PQgetvalue(res, 0, 2) : "");
+	ipc_put_str(b, lg->lg_found ? lg->lg_hash : "");
 	r = khc_request(IMSG_KH_VERIFY_PASSWORD, b, login_verified, lg);
 	ipc_builder_clear(b);
 	free(b);
@@ -482,6 +516,7 @@ api_auth_login(struct http_req *hr)
 		ua = "";
 	strlcpy(lg->lg_ua, ua, sizeof(lg->lg_ua));
 	login_fingerprint(hr, lg->lg_fp, sizeof(lg->lg_fp));
+	lg->lg_username = username;
 	params[0] = username;
 	if (db_query(strchr(username, '@') != NULL ? LOGIN_BY_EMAIL_SQL :
 	    LOGIN_BY_USERNAME_SQL, 1, params, login_user_done, lg) == -1)

@@ -187,6 +187,7 @@ enum http_who {
 };
 
 #define ROUTE_NOSTORE	0x01	/* Cache-Control: no-store */
+#define ROUTE_HTML	0x02	/* an HTML page, under API_DOCS_CSP */
 
 struct http_req;
 typedef void	(*http_handler)(struct http_req *);
@@ -292,6 +293,25 @@ void		 api_auth_logout(struct http_req *);
 void		 api_auth_introspect(struct http_req *);
 void		 api_openid_configuration(struct http_req *);
 
+/* ratelimit.c */
+typedef void	(*rl_login_cb)(int locked_seconds, void *);
+void		 rl_request(struct http_req *, void (*)(struct http_req *));
+void		 rl_login_check(const char *account, const char *addr,
+		    rl_login_cb, void *);
+void		 rl_login_failed(const char *addr);
+void		 rl_login_succeeded(const char *account);
+void		 rl_unlock(const char *account);
+void		 rl_account_key(char *, size_t, int found, int64_t uid,
+		    const char *username);
+
+/* api_twofactor.c */
+typedef void	(*tfa_login_cb)(int, void *);
+void		 api_twofactor_setup(struct http_req *);
+void		 api_twofactor_enable(struct http_req *);
+void		 api_twofactor_disable(struct http_req *);
+void		 tfa_login(int64_t uid, const char *sealed_hex,
+		    uint64_t last_step, const char *code, tfa_login_cb, void *);
+
 /* api_sessions.c */
 void		 api_sessions_mine(struct http_req *);
 void		 api_sessions_revoke_mine(struct http_req *);
@@ -314,11 +334,52 @@ void		 api_users_role_add(struct http_req *);
 void		 api_users_role_remove(struct http_req *);
 void		 api_users_logins(struct http_req *);
 
+/* mail.c: SMTP through libcurl, asynchronous, on the worker's loop. */
+enum mail_template {
+	MAIL_PASSWORD_RESET,	/* username, link */
+	MAIL_VERIFY_EMAIL,	/* username, link */
+	MAIL_PASSWORD_CHANGED,	/* username, time, ip */
+	MAIL_NEW_LOGIN		/* username, time, ip, device */
+};
+struct mail_var {
+	const char	*mv_name;	/* "link" for ${link} */
+	const char	*mv_value;
+};
+int		 mail_init(struct event_base *);
+int		 mail_send(const char *to, const char *subject,
+		    const char *body);
+int		 mail_send_template(enum mail_template, const char *to,
+		    const struct mail_var *, size_t nvars);
+unsigned int	 mail_pending(void);
+
+/* api_account.c: password reset and email verification by mail. */
+void		 api_account_reset_request(struct http_req *);
+void		 api_account_reset(struct http_req *);
+void		 api_account_verify(struct http_req *);
+void		 api_account_resend(struct http_req *);
+/* Fire and forget: each reads the user's stored address, then mails. */
+void		 account_send_verification(int64_t user_id);
+void		 account_notify_password_changed(int64_t user_id,
+		    const char *addr);
+void		 account_notify_new_login(int64_t user_id, const char *addr,
+		    const char *device);
+
 /* api_service.c */
 void		 api_root(struct http_req *);
 void		 api_health_db(struct http_req *);
 void		 api_health_redis(struct http_req *);
 void		 api_jwks(struct http_req *);
+
+/* api_docs.c: the OpenAPI document, /docs and /redoc. */
+#define API_DOCS_CSP \
+	"default-src 'none'; script-src 'self'; " \
+	"style-src 'self' 'unsafe-inline'; img-src 'self' data:; " \
+	"font-src 'self' data:; connect-src 'self'; worker-src blob:; " \
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+void		 api_docs_openapi(struct http_req *);
+void		 api_docs_swagger(struct http_req *);
+void		 api_docs_redoc(struct http_req *);
+void		 api_docs_asset(struct http_req *);
 
 /* api_companies.c */
 void		 api_companies_list(struct http_req *);
@@ -417,3 +478,64 @@ int		 field_bool(struct json_t *body, const char *name, int def);
 int64_t		 field_int(struct json_t *body, const char *name, int64_t def);
 int		 field_present(struct json_t *body, const char *name);
 #define NFIELDS(a)	(sizeof(a) / sizeof((a)[0]))
+
+/*
+ * api_integrations.c: integrations, their API keys (X-API-Key) and the
+ * signatures made with their sealed secrets.
+ */
+#define INTEGRATION_KEY_LEN	46	/* "ak_" + base64url of 32 bytes */
+/*
+ * integration_auth: authenticates a request by its X-API-Key header.
+ * Returns -1 when the request carries no X-API-Key (cb is not called, so
+ * the caller may try a bearer token); otherwise 0, and cb runs exactly
+ * once (maybe before the return) with ok 1 and the integration and its
+ * company, ok 0 for an unknown, inactive or malformed key (answer 401
+ * "Invalid or missing API key" with WWW-Authenticate: ApiKey, see
+ * integration_fail()), or ok -1 on a database outage (answer 503).
+ */
+typedef void	(*integration_auth_cb)(struct http_req *, int64_t integration,
+		    int64_t company, int ok);
+int		 integration_auth(struct http_req *, integration_auth_cb);
+void		 integration_fail(struct http_req *);
+/* SHA-256 of a well-formed key in hex (65 bytes); -1 when malformed. */
+int		 integration_key_hash(const char *key, char *hex, size_t len);
+/*
+ * HMAC-SHA256(secret, ts "." body) by a keyholder, for the integration's
+ * sealed secret (hex, as the database gives it).  cb gets the 32-byte
+ * MAC, or NULL on failure.  0 when queued; -1 when no keyholder can take
+ * it; -2 when the message is too large for one IPC message.
+ */
+typedef void	(*integration_mac_cb)(const uint8_t *, void *);
+int		 integration_hmac(int64_t integration, const char *sealed_hex,
+		    const char *ts, const void *body, size_t len,
+		    integration_mac_cb, void *);
+void		 api_integrations_list(struct http_req *);
+void		 api_integrations_get(struct http_req *);
+void		 api_integrations_create(struct http_req *);
+void		 api_integrations_update(struct http_req *);
+void		 api_integrations_delete(struct http_req *);
+void		 api_integrations_regenerate_key(struct http_req *);
+void		 api_integrations_regenerate_secret(struct http_req *);
+
+/* api_webhooks.c */
+void		 api_webhooks_receive(struct http_req *);
+void		 api_webhooks_events(struct http_req *);
+void		 api_webhooks_deliveries(struct http_req *);
+
+/*
+ * delivery.c: outbound events, from the webhook_deliveries queue, sent
+ * with libcurl on the worker's event loop.
+ */
+enum delivery_url {
+	DELIVERY_URL_OK,
+	DELIVERY_URL_SCHEME,		/* not an http or https URL */
+	DELIVERY_URL_PRIVATE,		/* resolves to a refused address */
+	DELIVERY_URL_UNRESOLVED		/* the host does not resolve */
+};
+typedef void	(*delivery_url_cb)(enum delivery_url, void *);
+int		 delivery_init(struct event_base *);
+void		 delivery_kick(void);
+void		 delivery_enqueue(int64_t company, const char *event_type,
+		    struct json_t *data);
+int		 delivery_url_check(const char *url, delivery_url_cb, void *);
+int		 delivery_event_known(const char *event_type);

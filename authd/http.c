@@ -6,6 +6,9 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -41,6 +44,18 @@ static const struct route http_routes[] = {
 	{ GET, "/.well-known/openid-configuration", api_openid_configuration,
 	    WHO_ANYONE, NULL, 0 },
 
+	/* api_docs.c: the document and the pages that render it. */
+	{ GET, "/api/v1/openapi.json", api_docs_openapi, WHO_ANYONE, NULL, 0 },
+	{ GET, "/docs", api_docs_swagger, WHO_ANYONE, NULL, ROUTE_HTML },
+	{ GET, "/redoc", api_docs_redoc, WHO_ANYONE, NULL, ROUTE_HTML },
+	{ GET, "/docs/swagger-ui-bundle.js", api_docs_asset, WHO_ANYONE, NULL,
+	    0 },
+	{ GET, "/docs/swagger-ui.css", api_docs_asset, WHO_ANYONE, NULL, 0 },
+	{ GET, "/docs/swagger-init.js", api_docs_asset, WHO_ANYONE, NULL, 0 },
+	{ GET, "/docs/favicon-32x32.png", api_docs_asset, WHO_ANYONE, NULL, 0 },
+	{ GET, "/redoc/redoc.standalone.js", api_docs_asset, WHO_ANYONE, NULL,
+	    0 },
+
 	{ POST, "/api/v1/auth/login", api_auth_login, WHO_ANYONE, NULL, 0 },
 	{ POST, "/api/v1/auth/refresh", api_auth_refresh, WHO_ANYONE, NULL,
 	    0 },
@@ -63,6 +78,82 @@ static const struct route http_routes[] = {
 	    "sessions:read", 0 },
 	{ DELETE, "/api/v1/sessions/{id}", api_sessions_revoke, WHO_ADMIN,
 	    "sessions:delete", 0 },
+	{ POST, "/api/v1/users/me/2fa/setup", api_twofactor_setup, WHO_USER,
+	    NULL, ROUTE_NOSTORE },
+	{ POST, "/api/v1/users/me/2fa/enable", api_twofactor_enable, WHO_USER,
+	    NULL, ROUTE_NOSTORE },
+	{ POST, "/api/v1/users/me/2fa/disable", api_twofactor_disable,
+	    WHO_USER, NULL, 0 },
+
+	/* api_users.c: the words me and active-stats before {id}. */
+	{ PUT, "/api/v1/users/me", api_users_update_me, WHO_USER, NULL, 0 },
+	{ GET, "/api/v1/users/me/login-history", api_users_my_logins,
+	    WHO_USER, NULL, 0 },
+	{ GET, "/api/v1/users/active-stats", api_users_stats, WHO_ADMIN,
+	    "users:read", 0 },
+	{ GET, "/api/v1/users", api_users_list, WHO_ADMIN, "users:read", 0 },
+	{ POST, "/api/v1/users", api_users_create, WHO_ADMIN, "users:create",
+	    0 },
+	{ POST, "/api/v1/auth/register", api_users_create, WHO_ADMIN,
+	    "users:create", 0 },
+	{ GET, "/api/v1/users/{id}", api_users_get, WHO_ADMIN, "users:read",
+	    0 },
+	{ PUT, "/api/v1/users/{id}", api_users_update, WHO_ADMIN,
+	    "users:update", 0 },
+	{ DELETE, "/api/v1/users/{id}", api_users_delete, WHO_ADMIN,
+	    "users:delete", 0 },
+	{ GET, "/api/v1/users/{id}/roles", api_users_roles, WHO_ADMIN,
+	    "users:read", 0 },
+	{ POST, "/api/v1/users/{id}/roles/{id}", api_users_role_add,
+	    WHO_ADMIN, "roles:update", 0 },
+	{ DELETE, "/api/v1/users/{id}/roles/{id}", api_users_role_remove,
+	    WHO_ADMIN, "roles:update", 0 },
+	{ GET, "/api/v1/users/{id}/login-history", api_users_logins,
+	    WHO_ADMIN, "users:read", 0 },
+
+	{ GET, "/api/v1/companies", api_companies_list, WHO_USER, NULL, 0 },
+	{ POST, "/api/v1/companies", api_companies_create, WHO_ADMIN, NULL,
+	    0 },
+	{ GET, "/api/v1/companies/{id}", api_companies_get, WHO_USER, NULL,
+	    0 },
+	{ PUT, "/api/v1/companies/{id}", api_companies_update, WHO_ADMIN,
+	    NULL, 0 },
+	{ DELETE, "/api/v1/companies/{id}", api_companies_delete, WHO_ADMIN,
+	    NULL, 0 },
+	{ GET, "/api/v1/audit", api_audit_list, WHO_ADMIN, "audit:read", 0 },
+	{ POST, "/api/v1/authz/check", api_authz_check, WHO_USER, NULL, 0 },
+
+	{ GET, "/api/v1/roles", api_roles_list, WHO_USER, NULL, 0 },
+	{ POST, "/api/v1/roles", api_roles_create, WHO_ADMIN, "roles:create",
+	    0 },
+	{ GET, "/api/v1/roles/{id}", api_roles_get, WHO_USER, NULL, 0 },
+	{ PUT, "/api/v1/roles/{id}", api_roles_update, WHO_ADMIN,
+	    "roles:update", 0 },
+	{ DELETE, "/api/v1/roles/{id}", api_roles_delete, WHO_ADMIN,
+	    "roles:delete", 0 },
+	{ POST, "/api/v1/roles/{id}/permissions/{id}",
+	    api_roles_permission_add, WHO_ADMIN, "roles:update", 0 },
+	{ DELETE, "/api/v1/roles/{id}/permissions/{id}",
+	    api_roles_permission_remove, WHO_ADMIN, "roles:update", 0 },
+	{ GET, "/api/v1/permissions", api_permissions_list, WHO_USER, NULL,
+	    0 },
+	{ POST, "/api/v1/permissions", api_permissions_create, WHO_ADMIN,
+	    NULL, 0 },
+	{ GET, "/api/v1/permissions/{id}", api_permissions_get, WHO_USER,
+	    NULL, 0 },
+	{ PUT, "/api/v1/permissions/{id}", api_permissions_update, WHO_ADMIN,
+	    NULL, 0 },
+	{ DELETE, "/api/v1/permissions/{id}", api_permissions_delete,
+	    WHO_ADMIN, NULL, 0 },
+	{ GET, "/api/v1/resources", api_resources_list, WHO_USER, NULL, 0 },
+	{ POST, "/api/v1/resources", api_resources_create, WHO_ADMIN, NULL,
+	    0 },
+	{ GET, "/api/v1/resources/{id}", api_resources_get, WHO_USER, NULL,
+	    0 },
+	{ PUT, "/api/v1/resources/{id}", api_resources_update, WHO_ADMIN,
+	    NULL, 0 },
+	{ DELETE, "/api/v1/resources/{id}", api_resources_delete, WHO_ADMIN,
+	    NULL, 0 },
 };
 
 static struct evhttp	*http_server;
@@ -122,7 +213,10 @@ http_headers(struct http_req *hr, const char *content_type)
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(h, "X-Frame-Options", "DENY");
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	/* HTML pages (the API docs) run scripts and styles of ours. */
 	evhttp_add_header(h, "Content-Security-Policy",
+	    hr->hr_route != NULL && (hr->hr_route->rt_flags & ROUTE_HTML) &&
+	    strncmp(content_type, "text/html", 9) == 0 ? API_DOCS_CSP :
 	    "default-src 'none'; frame-ancestors 'none'");
 	evhttp_add_header(h, "X-Request-Id", hr->hr_reqid);
 	if (hr->hr_nostore) {
@@ -334,16 +428,62 @@ http_request_id(struct http_req *hr, struct evhttp_request *req)
 	sodium_bin2hex(hr->hr_reqid, sizeof(hr->hr_reqid), raw, sizeof(raw));
 }
 
+static int
+http_trusted(const char *addr)
+{
+	unsigned char	 buf[sizeof(struct in6_addr)];
+	int		 i, af;
+
+	if (inet_pton(AF_INET, addr, buf) == 1)
+		af = AF_INET;
+	else if (inet_pton(AF_INET6, addr, buf) == 1)
+		af = AF_INET6;
+	else
+		return (0);
+	for (i = 0; i < worker_conf.c_nproxies; i++)
+		if (config_net_match(&worker_conf.c_proxies[i], af, buf))
+			return (1);
+	return (0);
+}
+
+/*
+ * The client's address.  X-Forwarded-For is believed only from a
+ * trusted proxy, and then only up to the first address, from the right,
+ * that is not itself a trusted proxy.
+ */
 static void
 http_peer(struct http_req *hr, struct evhttp_request *req)
 {
 	struct evhttp_connection	*evcon;
-	char				*addr = NULL;
+	const char			*xff;
+	char				*addr = NULL, *list, *p;
 	uint16_t			 port;
 
 	if ((evcon = evhttp_request_get_connection(req)) != NULL)
 		evhttp_connection_get_peer(evcon, &addr, &port);
 	strlcpy(hr->hr_addr, addr != NULL ? addr : "", sizeof(hr->hr_addr));
+	if (!http_trusted(hr->hr_addr) || (xff = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "X-Forwarded-For")) == NULL ||
+	    (list = strdup(xff)) == NULL)
+		return;
+	while ((p = strrchr(list, ',')) != NULL || *list != '\0') {
+		if (p != NULL)
+			*p++ = '\0';
+		else
+			p = list;
+		p += strspn(p, " \t");
+		p[strcspn(p, " \t")] = '\0';
+		if (!http_trusted(p)) {
+			if (strlen(p) < sizeof(hr->hr_addr) && (strchr(p,
+			    '.') != NULL || strchr(p, ':') != NULL) &&
+			    strspn(p, "0123456789abcdefABCDEF.:") == strlen(p))
+				strlcpy(hr->hr_addr, p, sizeof(hr->hr_addr));
+			break;
+		}
+		if (p == list)
+			break;
+	}
+	free(list);
 }
 
 /*
@@ -363,6 +503,16 @@ http_path(struct evhttp_request *req)
 	if (len > 1 && path[len - 1] == '/')
 		path[len - 1] = '\0';
 	return (path);
+}
+
+/* Within its rate limit: authenticate if the route needs a caller. */
+static void
+http_route_allowed(struct http_req *hr)
+{
+	if (hr->hr_route->rt_who != WHO_ANYONE)
+		auth_request(hr);
+	else
+		hr->hr_route->rt_handler(hr);
 }
 
 static void
@@ -405,10 +555,10 @@ http_dispatch(struct evhttp_request *req, void *arg)
 	}
 	if (hr->hr_route->rt_flags & ROUTE_NOSTORE)
 		hr->hr_nostore = 1;
-	if (hr->hr_route->rt_who != WHO_ANYONE)
-		auth_request(hr);
+	if (strncmp(hr->hr_path, "/api/", 5) == 0)
+		rl_request(hr, http_route_allowed);
 	else
-		hr->hr_route->rt_handler(hr);
+		http_route_allowed(hr);
 }
 
 int

@@ -18,6 +18,7 @@
 
 #include "authd.h"
 #include "log.h"
+#include "policy.h"
 #include "token.h"
 
 #define WORKER_DRAIN_SECONDS	10
@@ -246,6 +247,9 @@ worker_main(int index)
 	if (proc_read_config(&worker_parent.ie_ipc, &worker_conf) == -1)
 		fatalx("no configuration from the parent");
 	do_chroot = geteuid() == 0 && worker_can_chroot(&worker_conf);
+	/* The deny list may be out of reach after the drop (a chroot). */
+	if (policy_init(&worker_conf) == -1)
+		fatal("password deny list %s", worker_conf.c_pw_denylist);
 	proc_drop(&worker_conf, PROC_WORKER, do_chroot);
 
 	if ((worker_base = event_base_new()) == NULL)

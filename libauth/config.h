@@ -118,6 +118,13 @@ struct authd_config {
 	char		 c_smtp_url[CONFIG_STR];	/* smtp://host:port, or "" */
 	char		 c_smtp_from[CONFIG_STR];	/* default "authd@localhost" */
 	int		 c_require_verified;	/* refuse login until verified */
+
+	/* outbound webhook deliveries (delivery.c); 0 = the default */
+	int		 c_callback_private;	/* allow loopback/private callback
+						   URLs, default 0 */
+	int		 c_callback_timeout;	/* seconds per attempt, def 10 */
+	int		 c_callback_attempts;	/* attempts, default 8 */
+	int		 c_callback_backoff;	/* first retry delay, default 10 s */
 };
 
 /*

@@ -39,9 +39,6 @@
 #define CONF_MAX_ERRORS		4096	/* bytes kept for config_errors() */
 #define CONF_UNGET		4
 
-/* Lexer markers outside the range of a byte. */
-#define CONF_EOF		EOF
-
 /* Password character classes, as bits of a "require" line. */
 #define CLASS_UPPER		0x01
 #define CLASS_LOWER		0x02

@@ -270,6 +270,13 @@ redis socket "$5"
 keys "$6"
 token { issuer "http://127.0.0.1:$2" }
 password { hash argon2id memory 19456 iterations 2 parallelism 1 }
+# Every test comes from 127.0.0.1: the limits are the subject of their
+# own tests, which append a limits block of their own (later wins).
+limits {
+	rate 100000
+	login rate 100000
+	address failures 100000
+}
 EOF
 }
 

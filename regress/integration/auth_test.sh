@@ -1,0 +1,1211 @@
+#! /usr/bin/env atf-sh
+# /api/v1/auth over real HTTP against the PostgreSQL and Redis of
+# regress/run.sh: login, the tokens it issues, /users/me, logout, refresh
+# rotation with its grace window, introspection, the OpenID configuration,
+# the JWKS (checked by an independent verifier) and key rotation.  Each
+# test case starts its own authd and stops it in its cleanup; users and
+# companies are made in SQL with random names, so cases do not meet.
+
+. "$(atf_get_srcdir)/../lib.sh"
+. "$(atf_get_srcdir)/lib/authtest.sh"
+
+LOGIN=/api/v1/auth/login
+REFRESH_PATH=/api/v1/auth/refresh
+
+# check_pair ACCESS REFRESH UID CID: the claims and headers of a token
+# pair issued by this daemon for user UID of company CID.
+check_pair()
+{
+	python3 - "$AUTHTEST_LIB" "$1" "$2" "$3" "$4" "$(base)" \
+	    >check.err 2>&1 <<'EOF' ||
+import sys, time
+sys.path.insert(0, sys.argv[1])
+import jwtool
+at, rt, uid, cid, iss = sys.argv[2:7]
+now = int(time.time())
+names = {"iss", "sub", "cid", "sid", "jti", "iat", "exp", "type"}
+ah, ac, asig = jwtool.decode(at)
+rh, rc, rsig = jwtool.decode(rt)
+for h in (ah, rh):
+    assert h["alg"] == "ES256", h
+    assert isinstance(h.get("kid"), str) and h["kid"], h
+    assert set(h) <= {"alg", "kid", "typ"}, h
+for c, typ in ((ac, "access"), (rc, "refresh")):
+    assert set(c) == names, c
+    assert c["iss"] == iss, (c, iss)
+    assert c["sub"] == uid and isinstance(c["sub"], str), c
+    assert c["cid"] == int(cid) and type(c["cid"]) is int, c
+    assert type(c["sid"]) is int and c["sid"] > 0, c
+    assert isinstance(c["jti"], str) and len(c["jti"]) >= 16, c
+    assert c["type"] == typ, c
+    assert type(c["iat"]) is int and abs(c["iat"] - now) <= 5, (c, now)
+assert ac["exp"] - ac["iat"] == 1800, ac
+assert abs(rc["exp"] - rc["iat"] - 604800) <= 2, rc
+assert ac["sid"] == rc["sid"], (ac, rc)
+assert ac["jti"] != rc["jti"], (ac, rc)
+assert len(asig) == 64 and len(rsig) == 64
+EOF
+	    atf_fail "$(oneline "token pair check failed:" "$(tail -n 3 check.err)")"
+	claim PAIR_SID "$1" sid
+	claim PAIR_RJTI "$2" jti
+	claim PAIR_REXP "$2" exp
+	# The session row behind the pair.
+	sql_expect "$3|$4|t|$PAIR_RJTI|$PAIR_REXP" "SELECT user_id, company_id,
+	    is_active, refresh_jti, extract(epoch FROM expires_at)::bigint
+	    FROM sessions WHERE id = $PAIR_SID"
+}
+
+# token_answer: the last answer is a token response with its headers.
+token_answer()
+{
+	json_check http.body '
+	    sorted(j) == ["access_token", "expires_in", "refresh_token",
+	        "token_type"] and
+	    j["token_type"] == "bearer" and j["expires_in"] == 1800 and
+	    isinstance(j["access_token"], str) and
+	    isinstance(j["refresh_token"], str)'
+	header_is Cache-Control no-store
+	header_is Pragma no-cache
+	atf_check -o ignore grep -i '^content-type: application/json' \
+	    http.headers
+}
+
+# form_login USER PASSWORD CODE [CURL ARGS...]
+form_login()
+{
+	local u p c
+	u=$1
+	p=$2
+	c=$3
+	shift 3
+	http_expect "$c" POST "$AUTHD_URL$LOGIN" \
+	    --data-urlencode "username=$u" --data-urlencode "password=$p" "$@"
+}
+
+# count_sessions UID: SESSIONS = how many session rows the user has.
+count_sessions()
+{
+	sql "SELECT count(*) FROM sessions WHERE user_id = $1"
+	SESSIONS=$SQL
+}
+
+atf_test_case login_form cleanup
+login_form_head()
+{
+	atf_set descr "a form login by username answers a token pair"
+}
+login_form_body()
+{
+	start
+	http_expect 200 POST "$AUTHD_URL$LOGIN" \
+	    -H 'Content-Type: application/x-www-form-urlencoded' \
+	    --data-urlencode "username=$AUTHD_ADMIN_USERNAME" \
+	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD" \
+	    --data-urlencode "grant_type=password"
+	token_answer
+	jget ACCESS http.body 'j["access_token"]'
+	jget REFRESH http.body 'j["refresh_token"]'
+	check_pair "$ACCESS" "$REFRESH" "$ADMIN_UID" "$ROOT_CID"
+	# The kid names the current key, which the JWKS publishes.
+	tok_header "$ACCESS"
+	if is_root; then
+		json_check header.json "j['kid'] == '$(cat "$AUTHD_KEYS/current")'"
+	fi
+	http_expect 200 GET "$AUTHD_URL/.well-known/jwks.json"
+	jget KID header.json 'j["kid"]'
+	json_check http.body "'$KID' in [k['kid'] for k in j['keys']]"
+	works "$ACCESS"
+	sql_expect t "SELECT last_login > now() - interval '1 minute'
+	    FROM users WHERE id = $ADMIN_UID"
+}
+login_form_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case login_json cleanup
+login_json_head()
+{
+	atf_set descr "a JSON login by email answers the same token pair"
+}
+login_json_body()
+{
+	start
+	http_json POST "$AUTHD_URL$LOGIN" "$(jsonobj username \
+	    "$AUTHD_ADMIN_EMAIL" password "$AUTHD_ADMIN_PASSWORD" \
+	    grant_type password)" >/dev/null
+	[ "$(cat http.status)" = 200 ] ||
+	    atf_fail "JSON login: status $(cat http.status): $(cat http.body)"
+	token_answer
+	jget ACCESS http.body 'j["access_token"]'
+	jget REFRESH http.body 'j["refresh_token"]'
+	check_pair "$ACCESS" "$REFRESH" "$ADMIN_UID" "$ROOT_CID"
+	works "$ACCESS"
+}
+login_json_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case login_case_insensitive cleanup
+login_case_insensitive_head()
+{
+	atf_set descr "username and email match without regard to case"
+}
+login_case_insensitive_body()
+{
+	local upper
+	start
+	mkuser Case
+	upper=$(echo "$NEW_USER" | tr '[:lower:]' '[:upper:]')
+	form_login "$upper" "$AUTHD_ADMIN_PASSWORD" 200
+	jget ACCESS http.body 'j["access_token"]'
+	jget REFRESH http.body 'j["refresh_token"]'
+	check_pair "$ACCESS" "$REFRESH" "$NEW_UID" "$ROOT_CID"
+	http_json POST "$AUTHD_URL$LOGIN" "$(jsonobj username \
+	    "$upper@EXAMPLE.com" password "$AUTHD_ADMIN_PASSWORD")" >/dev/null
+	[ "$(cat http.status)" = 200 ] ||
+	    atf_fail "login by upper-case email: $(cat http.status)"
+	jget ACCESS http.body 'j["access_token"]'
+	claim SUB "$ACCESS" sub
+	[ "$SUB" = "$NEW_UID" ] || atf_fail "sub $SUB, expected $NEW_UID"
+	# The password is not case-insensitive.
+	form_login "$NEW_USER" "$(echo "$AUTHD_ADMIN_PASSWORD" |
+	    tr '[:lower:][:upper:]' '[:upper:][:lower:]')" 401
+}
+login_case_insensitive_cleanup()
+{
+	authd_cleanup
+}
+
+# One login in the background, its answer in DIR.
+bg_login()
+{
+	mkdir -p "$1"
+	HTTP_OUT=$1 http POST "$AUTHD_URL$LOGIN" \
+	    --data-urlencode "username=$2" \
+	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD" >/dev/null
+}
+
+atf_test_case login_same_second cleanup
+login_same_second_head()
+{
+	atf_set descr "two logins of one user in one second: two sessions"
+}
+login_same_second_body()
+{
+	local try ia ib
+	start
+	mkuser Twice
+	try=0
+	while :; do
+		try=$((try + 1))
+		bg_login a "$NEW_USER" &
+		bg_login b "$NEW_USER" &
+		wait
+		for d in a b; do
+			[ "$(cat $d/http.status)" = 200 ] ||
+			    atf_fail "login $d: $(cat $d/http.status)"
+		done
+		jget A a/http.body 'j["access_token"]'
+		jget B b/http.body 'j["access_token"]'
+		claim ia "$A" iat
+		claim ib "$B" iat
+		[ "$ia" = "$ib" ] && break
+		[ "$try" -lt 5 ] || atf_fail "no two logins in one second"
+	done
+	jwtool claims "$A" >ca.json
+	jwtool claims "$B" >cb.json
+	jget SA ca.json 'j["sid"]'
+	jget SB cb.json 'j["sid"]'
+	jget JA ca.json 'j["jti"]'
+	jget JB cb.json 'j["jti"]'
+	[ "$SA" != "$SB" ] || atf_fail "both logins got session $SA"
+	[ "$JA" != "$JB" ] || atf_fail "both access tokens have jti $JA"
+	jget RA a/http.body 'j["refresh_token"]'
+	jget RB b/http.body 'j["refresh_token"]'
+	claim RJA "$RA" jti
+	claim RJB "$RB" jti
+	[ "$RJA" != "$RJB" ] || atf_fail "both refresh tokens have jti $RJA"
+	sql_expect "$((try * 2))" "SELECT count(*) FROM sessions
+	    WHERE user_id = $NEW_UID AND is_active"
+	works "$A"
+	works "$B"
+	# Each session is its own: ending one leaves the other.
+	bearer 200 "$A" POST /api/v1/auth/logout
+	denied "$A" "Token has been revoked"
+	works "$B"
+}
+login_same_second_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case login_wrong_credentials cleanup
+login_wrong_credentials_head()
+{
+	atf_set descr "a wrong password and an unknown user get the same 401"
+}
+login_wrong_credentials_body()
+{
+	local ua
+	start
+	mkuser Wrong
+	ua="wrong-$(rand)"
+	form_login "$NEW_USER" "not-$AUTHD_ADMIN_PASSWORD" 401 -A "$ua"
+	detail_is "Incorrect username or password"
+	header_is WWW-Authenticate Bearer
+	header_is Cache-Control no-store
+	cp http.body known.body
+	form_login "nobody_$(rand)" "$AUTHD_ADMIN_PASSWORD" 401 -A "$ua"
+	detail_is "Incorrect username or password"
+	header_is WWW-Authenticate Bearer
+	atf_check cmp known.body http.body
+	form_login "nobody_$(rand)@example.com" "x" 401 -A "$ua"
+	atf_check cmp known.body http.body
+	http_json POST "$AUTHD_URL$LOGIN" "$(jsonobj username "$NEW_USER" \
+	    password wrong)" -A "$ua" >/dev/null
+	[ "$(cat http.status)" = 401 ] || atf_fail "JSON: $(cat http.status)"
+	atf_check cmp known.body http.body
+	count_sessions "$NEW_UID"
+	[ "$SESSIONS" = 0 ] || atf_fail "$SESSIONS sessions after failures"
+	# Every failure is in the login history, the unknown users too.
+	sql_expect 2 "SELECT count(*) FROM login_history WHERE user_id =
+	    $NEW_UID AND NOT success AND user_agent = '$ua'"
+	sql_expect 2 "SELECT count(*) FROM login_history WHERE user_id IS NULL
+	    AND NOT success AND user_agent = '$ua'"
+	sql_expect "127.0.0.1" "SELECT DISTINCT host(ip_address)
+	    FROM login_history WHERE user_agent = '$ua'"
+}
+login_wrong_credentials_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case login_history cleanup
+login_history_head()
+{
+	atf_set descr "a login writes its session and login-history rows"
+}
+login_history_body()
+{
+	local ua
+	start
+	mkuser History
+	ua="history-agent/$(rand)"
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" -A "$ua" \
+	    -H 'X-Device-Id: device-one'
+	S1=$SID
+	sql_expect "1|127.0.0.1" "SELECT count(*), host(ip_address)
+	    FROM login_history WHERE user_id = $NEW_UID AND success
+	    AND user_agent = '$ua' AND reason IS NULL GROUP BY 2"
+	sql_expect "$ua|127.0.0.1|t" "SELECT device_info, host(ip_address),
+	    device_fingerprint <> '' FROM sessions WHERE id = $S1"
+	sql_expect t "SELECT last_login IS NOT NULL FROM users
+	    WHERE id = $NEW_UID"
+	# The fingerprint follows the device: same headers, same print.
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" -A "$ua" \
+	    -H 'X-Device-Id: device-one'
+	S2=$SID
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" -A "$ua" \
+	    -H 'X-Device-Id: device-two'
+	S3=$SID
+	sql_expect "t|f" "SELECT a.device_fingerprint = b.device_fingerprint,
+	    a.device_fingerprint = c.device_fingerprint
+	    FROM sessions a, sessions b, sessions c
+	    WHERE a.id = $S1 AND b.id = $S2 AND c.id = $S3"
+	sql_expect 3 "SELECT count(*) FROM login_history
+	    WHERE user_id = $NEW_UID AND success"
+}
+login_history_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case login_missing_fields cleanup
+login_missing_fields_head()
+{
+	atf_set descr "a login without username or password is a 422"
+}
+login_missing_fields_body()
+{
+	start
+	http_expect 422 POST "$AUTHD_URL$LOGIN" -d ''
+	json_check http.body '
+	    sorted((e["type"], tuple(e["loc"]), e["msg"]) for e in j["detail"])
+	    == [("missing", ("body", "password"), "Field required"),
+	        ("missing", ("body", "username"), "Field required")]'
+	header_is Cache-Control no-store
+	http_expect 422 POST "$AUTHD_URL$LOGIN" --data-urlencode "username=admin"
+	json_check http.body '
+	    [(e["type"], e["loc"]) for e in j["detail"]] ==
+	    [("missing", ["body", "password"])]'
+	http_json POST "$AUTHD_URL$LOGIN" "$(jsonobj password x)" >/dev/null
+	[ "$(cat http.status)" = 422 ] || atf_fail "JSON: $(cat http.status)"
+	json_check http.body '
+	    [(e["type"], e["loc"]) for e in j["detail"]] ==
+	    [("missing", ["body", "username"])]'
+	http_json POST "$AUTHD_URL$LOGIN" '{}' >/dev/null
+	[ "$(cat http.status)" = 422 ] || atf_fail "{}: $(cat http.status)"
+	json_check http.body 'len(j["detail"]) == 2'
+	http_json POST "$AUTHD_URL$LOGIN" '{"username": "admin",' >/dev/null
+	[ "$(cat http.status)" = 422 ] ||
+	    atf_fail "broken JSON: $(cat http.status)"
+	json_check http.body 'j["detail"][0]["type"] == "json_invalid"'
+	http_json POST "$AUTHD_URL$LOGIN" \
+	    '{"username": ["admin"], "password": "x"}' >/dev/null
+	[ "$(cat http.status)" = 422 ] ||
+	    atf_fail "username as a list: $(cat http.status)"
+	json_check http.body '
+	    [e["loc"] for e in j["detail"]] == [["body", "username"]]'
+}
+login_missing_fields_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case login_grant_type cleanup
+login_grant_type_head()
+{
+	atf_set descr "grant types other than password are refused with 400"
+}
+login_grant_type_body()
+{
+	start
+	mkuser Grant
+	form_login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" 400 \
+	    --data-urlencode grant_type=client_credentials
+	detail_is "Unsupported grant type"
+	header_is Cache-Control no-store
+	http_json POST "$AUTHD_URL$LOGIN" "$(jsonobj username "$NEW_USER" \
+	    password "$AUTHD_ADMIN_PASSWORD" grant_type refresh_token)" \
+	    >/dev/null
+	[ "$(cat http.status)" = 400 ] || atf_fail "JSON: $(cat http.status)"
+	detail_is "Unsupported grant type"
+	count_sessions "$NEW_UID"
+	[ "$SESSIONS" = 0 ] || atf_fail "a refused grant made a session"
+	form_login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" 200 \
+	    --data-urlencode grant_type=password
+}
+login_grant_type_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case login_inactive_user cleanup
+login_inactive_user_head()
+{
+	atf_set descr "an inactive user with the right password gets 400"
+}
+login_inactive_user_body()
+{
+	start
+	mkuser Inactive
+	sql "UPDATE users SET is_active = false WHERE id = $NEW_UID"
+	form_login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" 400
+	detail_is "Inactive user"
+	# Without the password, nothing tells that the account exists.
+	form_login "$NEW_USER" "wrong" 401
+	detail_is "Incorrect username or password"
+	count_sessions "$NEW_UID"
+	[ "$SESSIONS" = 0 ] || atf_fail "an inactive user got a session"
+	sql_expect 2 "SELECT count(*) FROM login_history
+	    WHERE user_id = $NEW_UID AND NOT success"
+}
+login_inactive_user_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case login_inactive_company cleanup
+login_inactive_company_head()
+{
+	atf_set descr "a user of an inactive company gets 403"
+}
+login_inactive_company_body()
+{
+	start
+	mkcompany false
+	mkuser Dormant "$NEW_CID"
+	form_login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" 403
+	detail_is "Company is inactive"
+	form_login "$NEW_USER" "wrong" 401
+	detail_is "Incorrect username or password"
+	count_sessions "$NEW_UID"
+	[ "$SESSIONS" = 0 ] || atf_fail "a user of an inactive company got a session"
+	sql "UPDATE companies SET is_active = true WHERE id = $NEW_CID"
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	check_pair "$ACCESS" "$REFRESH" "$NEW_UID" "$NEW_CID"
+}
+login_inactive_company_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case login_bcrypt_rehash cleanup
+login_bcrypt_rehash_head()
+{
+	atf_set descr "an imported bcrypt hash logs in and is rehashed to argon2id"
+}
+login_bcrypt_rehash_body()
+{
+	local pw hash
+	start
+	pw="Imported-$(rand)!"
+	hash=$(python3 -W ignore -c 'import crypt, sys
+print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH,
+    rounds=1024)))' "$pw" 2>/dev/null) ||
+	    atf_skip "python3 has no crypt module to make a bcrypt hash"
+	case "$hash" in
+	'$2b$10$'*)	;;
+	*)	atf_skip "python3's crypt made no bcrypt hash: $hash" ;;
+	esac
+	mkuser Bcrypt
+	sql "UPDATE users SET hashed_password = '$hash' WHERE id = $NEW_UID"
+	form_login "$NEW_USER" "not-$pw" 401
+	sql_expect "$hash" "SELECT hashed_password FROM users
+	    WHERE id = $NEW_UID"
+	login "$NEW_USER" "$pw"
+	sql_expect t "SELECT hashed_password LIKE '\$argon2id\$%'
+	    FROM users WHERE id = $NEW_UID"
+	# The new hash is of the same password.
+	login "$NEW_USER" "$pw"
+	form_login "$NEW_USER" "not-$pw" 401
+	works "$ACCESS"
+}
+login_bcrypt_rehash_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case users_me cleanup
+users_me_head()
+{
+	atf_set descr "GET /users/me answers the User with roles and permissions"
+}
+users_me_body()
+{
+	start
+	login_admin
+	bearer 200 "$ACCESS" GET /api/v1/users/me
+	json_check http.body "
+	    sorted(j) == sorted(['id', 'email', 'username', 'full_name',
+	        'company_id', 'is_active', 'is_superuser', 'is_verified',
+	        'two_factor_enabled', 'created_at', 'updated_at', 'last_login',
+	        'roles', 'permissions']) and
+	    j['id'] == $ADMIN_UID and j['company_id'] == $ROOT_CID and
+	    j['email'] == '$AUTHD_ADMIN_EMAIL' and
+	    j['username'] == '$AUTHD_ADMIN_USERNAME' and
+	    j['is_active'] is True and j['is_superuser'] is True and
+	    j['roles'] == ['super_admin'] and
+	    j['permissions'] == sorted(j['permissions']) and
+	    {'users:read', 'sessions:read', 'company:create'} <=
+	        set(j['permissions']) and
+	    all(re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ', j[k])
+	        for k in ('created_at', 'updated_at', 'last_login'))"
+	mkuser Me
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	bearer 200 "$ACCESS" GET /api/v1/users/me
+	json_check http.body "
+	    j['id'] == $NEW_UID and j['username'] == '$NEW_USER' and
+	    j['is_superuser'] is False and j['roles'] == ['user'] and
+	    j['permissions'] == ['profile:update', 'users:read'] and
+	    j['full_name'] == 'Test $NEW_USER'"
+	atf_check -s exit:1 grep -i 'password\|argon' http.body
+}
+users_me_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case users_me_not_authenticated cleanup
+users_me_not_authenticated_head()
+{
+	atf_set descr "requests without a usable Bearer header get 401"
+}
+users_me_not_authenticated_body()
+{
+	start
+	login_admin
+	http_expect 401 GET "$AUTHD_URL/api/v1/users/me"
+	detail_is "Not authenticated"
+	header_is WWW-Authenticate Bearer
+	for h in "Bearer" "Bearer " "bearer $ACCESS" "BEARER $ACCESS" \
+	    "Basic YWRtaW46YWRtaW4=" "$ACCESS" "Token $ACCESS"; do
+		http_expect 401 GET "$AUTHD_URL/api/v1/users/me" \
+		    -H "Authorization: $h"
+		detail_is "Not authenticated"
+		header_is WWW-Authenticate Bearer
+	done
+	for h in "Bearer x" "Bearer  $ACCESS" "Bearer $ACCESS " \
+	    "Bearer ${ACCESS}x"; do
+		http_expect 401 GET "$AUTHD_URL/api/v1/users/me" \
+		    -H "Authorization: $h"
+		detail_is "Could not validate credentials"
+		header_is WWW-Authenticate Bearer
+	done
+	denied "$REFRESH" "Invalid token type"
+	works "$ACCESS"
+}
+users_me_not_authenticated_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case logout cleanup
+logout_head()
+{
+	atf_set descr "logout ends the caller's session and only that one"
+}
+logout_body()
+{
+	local i
+	start
+	mkuser Logout
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	A=$ACCESS
+	RA=$REFRESH
+	SA=$SID
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	B=$ACCESS
+	RB=$REFRESH
+	SB=$SID
+	http_expect 401 POST "$AUTHD_URL/api/v1/auth/logout"
+	detail_is "Not authenticated"
+	bearer 200 "$A" POST /api/v1/auth/logout
+	json_check http.body 'j == {"message": "Successfully logged out"}'
+	header_is Cache-Control no-store
+	session_active "$SA" f
+	session_active "$SB" t
+	# At once, on every worker.
+	i=0
+	while [ $i -lt 6 ]; do
+		denied "$A" "Token has been revoked"
+		i=$((i + 1))
+	done
+	refresh 401 "$RA"
+	detail_is "Invalid refresh token"
+	header_is WWW-Authenticate Bearer
+	bearer 401 "$A" POST /api/v1/auth/logout
+	detail_is "Token has been revoked"
+	works "$B"
+	refresh 200 "$RB"
+	works "$ACCESS"
+}
+logout_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case refresh_ways cleanup
+refresh_ways_head()
+{
+	atf_set descr "refresh takes the token from JSON, a form or the query"
+}
+refresh_ways_body()
+{
+	local old
+	start
+	mkuser Refresh
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	S=$SID
+	old=$REFRESH
+	refresh 200 "$REFRESH"
+	token_answer
+	check_pair "$ACCESS" "$REFRESH" "$NEW_UID" "$ROOT_CID"
+	[ "$PAIR_SID" = "$S" ] || atf_fail "refresh moved to session $PAIR_SID"
+	[ "$REFRESH" != "$old" ] || atf_fail "the refresh token was not rotated"
+	works "$ACCESS"
+
+	old=$REFRESH
+	http_expect 200 POST "$AUTHD_URL$REFRESH_PATH" \
+	    --data-urlencode "refresh_token=$REFRESH"
+	token_answer
+	jget ACCESS http.body 'j["access_token"]'
+	jget REFRESH http.body 'j["refresh_token"]'
+	check_pair "$ACCESS" "$REFRESH" "$NEW_UID" "$ROOT_CID"
+	[ "$REFRESH" != "$old" ] || atf_fail "form: not rotated"
+	works "$ACCESS"
+
+	old=$REFRESH
+	http_expect 200 POST "$AUTHD_URL$REFRESH_PATH?refresh_token=$REFRESH"
+	token_answer
+	jget ACCESS http.body 'j["access_token"]'
+	jget REFRESH http.body 'j["refresh_token"]'
+	check_pair "$ACCESS" "$REFRESH" "$NEW_UID" "$ROOT_CID"
+	[ "$REFRESH" != "$old" ] || atf_fail "query: not rotated"
+	works "$ACCESS"
+	[ "$PAIR_SID" = "$S" ] || atf_fail "refresh moved to session $PAIR_SID"
+	count_sessions "$NEW_UID"
+	[ "$SESSIONS" = 1 ] || atf_fail "$SESSIONS sessions after refreshes"
+}
+refresh_ways_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case refresh_missing cleanup
+refresh_missing_head()
+{
+	atf_set descr "refresh without a token is a 422, a bad token a 401"
+}
+refresh_missing_body()
+{
+	start
+	http_json POST "$AUTHD_URL$REFRESH_PATH" '{}' >/dev/null
+	[ "$(cat http.status)" = 422 ] || atf_fail "{}: $(cat http.status)"
+	json_check http.body '
+	    [(e["type"], e["loc"]) for e in j["detail"]] ==
+	    [("missing", ["body", "refresh_token"])]'
+	header_is Cache-Control no-store
+	http_expect 422 POST "$AUTHD_URL$REFRESH_PATH" -d ''
+	json_check http.body 'j["detail"][0]["type"] == "missing"'
+	http_expect 422 POST "$AUTHD_URL$REFRESH_PATH"
+	http_json POST "$AUTHD_URL$REFRESH_PATH" '{"refresh_token": 5}' \
+	    >/dev/null
+	[ "$(cat http.status)" = 422 ] || atf_fail "a number: $(cat http.status)"
+	refresh 401 "not.a.token"
+	detail_is "Invalid refresh token"
+	header_is WWW-Authenticate Bearer
+	refresh 401 ""
+}
+refresh_missing_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case refresh_grace cleanup
+refresh_grace_head()
+{
+	atf_set descr "the rotated-last refresh token within the grace window" \
+	    "gets the current one; an older token revokes the session"
+}
+refresh_grace_body()
+{
+	start
+	mkuser Grace
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	S=$SID
+	A1=$ACCESS
+	R1=$REFRESH
+	claim J1 "$R1" jti
+	refresh 200 "$R1"
+	A2=$ACCESS
+	R2=$REFRESH
+	claim J2 "$R2" jti
+	[ "$J2" != "$J1" ] || atf_fail "the refresh jti did not change"
+	sql_expect "$J2|$J1|t" "SELECT refresh_jti, refresh_prev_jti,
+	    refresh_rotated_at IS NOT NULL FROM sessions WHERE id = $S"
+	# A racer presenting R1 again gets the current refresh token.
+	refresh 200 "$R1"
+	token_answer
+	A3=$ACCESS
+	claim J "$REFRESH" jti
+	[ "$J" = "$J2" ] || atf_fail "grace answer carries jti $J, not $J2"
+	claim SS "$A3" sid
+	[ "$SS" = "$S" ] || atf_fail "grace answer for session $SS, not $S"
+	works "$A3"
+	refresh 200 "$R1"
+	claim J "$REFRESH" jti
+	[ "$J" = "$J2" ] || atf_fail "second grace answer: jti $J, not $J2"
+	sql_expect "$J2|$J1|t" "SELECT refresh_jti, refresh_prev_jti,
+	    is_active FROM sessions WHERE id = $S"
+	# The current token rotates on.
+	refresh 200 "$R2"
+	A4=$ACCESS
+	R3=$REFRESH
+	claim J3 "$R3" jti
+	[ "$J3" != "$J2" ] || atf_fail "R2 was not rotated"
+	sql_expect "$J3|$J2" "SELECT refresh_jti, refresh_prev_jti
+	    FROM sessions WHERE id = $S"
+	works "$A4"
+	# R1 is now two rotations old: theft.  The whole session dies.
+	refresh 401 "$R1"
+	detail_is "Invalid refresh token"
+	header_is WWW-Authenticate Bearer
+	session_active "$S" f
+	for t in "$A1" "$A2" "$A3" "$A4"; do
+		denied "$t" "Token has been revoked"
+	done
+	refresh 401 "$R3"
+	detail_is "Invalid refresh token"
+	refresh 401 "$R2"
+}
+refresh_grace_cleanup()
+{
+	authd_cleanup
+}
+
+grace_one()
+{
+	token_block "refresh grace 1"
+}
+
+atf_test_case refresh_after_grace cleanup
+refresh_after_grace_head()
+{
+	atf_set descr "the rotated-last token after the grace window revokes" \
+	    "the session"
+}
+refresh_after_grace_body()
+{
+	start grace_one
+	mkuser Late
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	S=$SID
+	R1=$REFRESH
+	refresh 200 "$R1"
+	A2=$ACCESS
+	R2=$REFRESH
+	claim J2 "$R2" jti
+	# Inside the 1 s window: forgiven.
+	refresh 200 "$R1"
+	claim J "$REFRESH" jti
+	[ "$J" = "$J2" ] || atf_fail "grace answer carries jti $J, not $J2"
+	sleep 1.5
+	refresh 401 "$R1"
+	detail_is "Invalid refresh token"
+	session_active "$S" f
+	denied "$A2" "Token has been revoked"
+	refresh 401 "$R2"
+	detail_is "Invalid refresh token"
+}
+refresh_after_grace_cleanup()
+{
+	authd_cleanup
+}
+
+grace_zero()
+{
+	token_block "refresh grace 0"
+}
+
+atf_test_case refresh_grace_zero cleanup
+refresh_grace_zero_head()
+{
+	atf_set descr "refresh grace 0: any reuse revokes the session"
+}
+refresh_grace_zero_body()
+{
+	start grace_zero
+	mkuser NoGrace
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	S=$SID
+	R1=$REFRESH
+	refresh 200 "$R1"
+	A2=$ACCESS
+	R2=$REFRESH
+	refresh 401 "$R1"
+	detail_is "Invalid refresh token"
+	session_active "$S" f
+	denied "$A2" "Token has been revoked"
+	refresh 401 "$R2"
+}
+refresh_grace_zero_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case refresh_wrong_type cleanup
+refresh_wrong_type_head()
+{
+	atf_set descr "an access token is no refresh token"
+}
+refresh_wrong_type_body()
+{
+	start
+	mkuser WrongType
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	S=$SID
+	refresh 401 "$ACCESS"
+	header_is WWW-Authenticate Bearer
+	json_check http.body 'j["detail"] in ("Invalid token type",
+	    "Invalid refresh token")'
+	# A client's mistake is not theft: the session lives on.
+	session_active "$S" t
+	works "$ACCESS"
+	refresh 200 "$REFRESH"
+	works "$ACCESS"
+}
+refresh_wrong_type_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case refresh_parallel cleanup
+refresh_parallel_head()
+{
+	atf_set descr "twenty parallel refreshes with one token: one rotation," \
+	    "every answer carries the same refresh jti"
+}
+refresh_parallel_body()
+{
+	local i body
+	start
+	mkuser Racer
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	S=$SID
+	R1=$REFRESH
+	claim J1 "$R1" jti
+	body=$(jsonobj refresh_token "$R1")
+	i=0
+	while [ $i -lt 20 ]; do
+		mkdir -p "r$i"
+		HTTP_OUT="r$i" http_json POST "$AUTHD_URL$REFRESH_PATH" \
+		    "$body" >/dev/null &
+		i=$((i + 1))
+	done
+	wait
+	python3 - "$AUTHTEST_LIB" >race.out 2>&1 <<'EOF' ||
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import jwtool
+statuses, rjtis, ajtis, sids = [], set(), set(), set()
+for i in range(20):
+    statuses.append(open("r%d/http.status" % i).read().strip())
+    if statuses[-1] != "200":
+        continue
+    j = json.load(open("r%d/http.body" % i))
+    rc = jwtool.decode(j["refresh_token"])[1]
+    ac = jwtool.decode(j["access_token"])[1]
+    rjtis.add(rc["jti"])
+    ajtis.add(ac["jti"])
+    sids.add(rc["sid"])
+    sids.add(ac["sid"])
+assert statuses == ["200"] * 20, statuses
+assert len(rjtis) == 1, rjtis
+assert len(ajtis) == 20, ajtis
+assert len(sids) == 1, sids
+print(rjtis.pop())
+EOF
+	    atf_fail "$(oneline "race:" "$(tail -n 3 race.out)")"
+	JC=$(cat race.out)
+	[ "$JC" != "$J1" ] || atf_fail "no rotation happened"
+	# One session, one live refresh token, one rotation.
+	sql_expect "1|$S|$JC|$J1" "SELECT count(*), min(id), min(refresh_jti),
+	    min(refresh_prev_jti) FROM sessions
+	    WHERE user_id = $NEW_UID AND is_active"
+	count_sessions "$NEW_UID"
+	[ "$SESSIONS" = 1 ] || atf_fail "$SESSIONS sessions after the race"
+	jget ACCESS r7/http.body 'j["access_token"]'
+	works "$ACCESS"
+	jget REFRESH r13/http.body 'j["refresh_token"]'
+	refresh 200 "$REFRESH"
+	works "$ACCESS"
+}
+refresh_parallel_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case refresh_after_logout cleanup
+refresh_after_logout_head()
+{
+	atf_set descr "the refresh token of a logged-out session is refused"
+}
+refresh_after_logout_body()
+{
+	start
+	mkuser Gone
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	bearer 200 "$ACCESS" POST /api/v1/auth/logout
+	refresh 401 "$REFRESH"
+	detail_is "Invalid refresh token"
+	header_is WWW-Authenticate Bearer
+	count_sessions "$NEW_UID"
+	[ "$SESSIONS" = 1 ] || atf_fail "refresh after logout made a session"
+}
+refresh_after_logout_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case refresh_inactive cleanup
+refresh_inactive_head()
+{
+	atf_set descr "refresh re-checks that user and company are active"
+}
+refresh_inactive_body()
+{
+	start
+	mkuser Deactivated
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	sql "UPDATE users SET is_active = false WHERE id = $NEW_UID"
+	refresh 401 "$REFRESH"
+	detail_is "Invalid refresh token"
+	denied "$ACCESS" "Token has been revoked"
+
+	mkcompany
+	mkuser Closed "$NEW_CID"
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	works "$ACCESS"
+	sql "UPDATE companies SET is_active = false WHERE id = $NEW_CID"
+	refresh 401 "$REFRESH"
+	detail_is "Invalid refresh token"
+	denied "$ACCESS" "Token has been revoked"
+}
+refresh_inactive_cleanup()
+{
+	authd_cleanup
+}
+
+# introspect ADMIN_TOKEN TOKEN: POST /auth/introspect (JSON), 200.
+introspect()
+{
+	bearer 200 "$1" POST /api/v1/auth/introspect \
+	    -H 'Content-Type: application/json' \
+	    --data-binary "$(jsonobj token "$2")"
+	header_is Cache-Control no-store
+}
+
+inactive()
+{
+	json_check http.body 'j == {"active": False}'
+}
+
+atf_test_case introspect cleanup
+introspect_head()
+{
+	atf_set descr "introspection (RFC 7662) for admins"
+}
+introspect_body()
+{
+	start
+	login_admin
+	ADM=$ACCESS
+	mkuser Intro
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	UA=$ACCESS
+	UR=$REFRESH
+	S=$SID
+	tok_claims "$UA"
+	cp claims.json ua.json
+	introspect "$ADM" "$UA"
+	python3 - "$NEW_UID" "$ROOT_CID" "$S" >check.err 2>&1 <<'EOF' ||
+import json, sys
+uid, cid, sid = sys.argv[1:4]
+j = json.load(open("http.body"))
+c = json.load(open("ua.json"))
+assert j["active"] is True, j
+assert j["sub"] == uid and j["cid"] == int(cid) and j["sid"] == int(sid), j
+for k in ("sub", "cid", "sid", "exp", "iat", "type"):
+    assert j[k] == c[k] and type(j[k]) is type(c[k]), (k, j, c)
+assert j["type"] == "access", j
+assert j["roles"] == ["user"], j
+assert j["permissions"] == ["profile:update", "users:read"], j
+EOF
+	    atf_fail "$(oneline "introspect: $(tail -n 2 check.err)")"
+	# A form works too, and a refresh token is introspected as one.
+	bearer 200 "$ADM" POST /api/v1/auth/introspect \
+	    --data-urlencode "token=$UR"
+	json_check http.body "j['active'] is True and j['type'] == 'refresh'
+	    and j['sid'] == $S"
+	# Rotated: the old refresh token is no longer active.
+	refresh 200 "$UR"
+	UA2=$ACCESS
+	introspect "$ADM" "$UR"
+	inactive
+	introspect "$ADM" "$REFRESH"
+	json_check http.body "j['active'] is True and j['type'] == 'refresh'"
+	introspect "$ADM" "garbage"
+	inactive
+	introspect "$ADM" "$UA.x"
+	inactive
+	bearer 200 "$UA2" POST /api/v1/auth/logout
+	introspect "$ADM" "$UA"
+	inactive
+	introspect "$ADM" "$REFRESH"
+	inactive
+	bearer 422 "$ADM" POST /api/v1/auth/introspect \
+	    -H 'Content-Type: application/json' --data-binary '{}'
+	json_check http.body '
+	    [(e["type"], e["loc"]) for e in j["detail"]] ==
+	    [("missing", ["body", "token"])]'
+}
+introspect_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case introspect_forbidden cleanup
+introspect_forbidden_head()
+{
+	atf_set descr "introspection is refused to users who are not admins"
+}
+introspect_forbidden_body()
+{
+	start
+	mkuser Nosy
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	bearer 403 "$ACCESS" POST /api/v1/auth/introspect \
+	    --data-urlencode "token=$ACCESS"
+	detail_is "The user doesn't have enough privileges"
+	http_expect 401 POST "$AUTHD_URL/api/v1/auth/introspect" \
+	    --data-urlencode "token=$ACCESS"
+	detail_is "Not authenticated"
+}
+introspect_forbidden_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case openid_configuration cleanup
+openid_configuration_head()
+{
+	atf_set descr "the OpenID configuration names issuer, JWKS and endpoints"
+}
+openid_configuration_body()
+{
+	start
+	http_expect 200 GET "$AUTHD_URL/.well-known/openid-configuration"
+	atf_check -o ignore grep -i '^content-type: application/json' \
+	    http.headers
+	json_check http.body "
+	    j['issuer'] == '$AUTHD_URL' and
+	    j['jwks_uri'] == '$AUTHD_URL/.well-known/jwks.json' and
+	    j['token_endpoint'] == '$AUTHD_URL/api/v1/auth/login' and
+	    {'password', 'refresh_token'} <= set(j['grant_types_supported']) and
+	    'ES256' in j['id_token_signing_alg_values_supported']"
+	jget JWKS_URI http.body 'j["jwks_uri"]'
+	http_expect 200 GET "$JWKS_URI"
+	json_check http.body 'len(j["keys"]) >= 1'
+	# The issuer of the tokens is the advertised one.
+	login_admin
+	claim ISS "$ACCESS" iss
+	[ "$ISS" = "$AUTHD_URL" ] || atf_fail "iss $ISS, expected $AUTHD_URL"
+}
+openid_configuration_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case jwks_verify cleanup
+jwks_verify_head()
+{
+	atf_set descr "authd's tokens verify with an independent ES256" \
+	    "implementation (openssl) using only the JWKS"
+}
+jwks_verify_body()
+{
+	start
+	login_admin
+	http_expect 200 GET "$AUTHD_URL/.well-known/jwks.json"
+	cp http.body jwks.json
+	atf_check python3 "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$ACCESS"
+	atf_check python3 "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$REFRESH"
+	# The verifier can say no.
+	tamper T 'c["sub"] = "999"'
+	atf_check -s exit:1 python3 "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$T"
+	tamper T 'b = bytearray(s); b[5] ^= 1; s = bytes(b)'
+	atf_check -s exit:1 python3 "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$T"
+	tamper T 'h["kid"] = "0000000000000000"'
+	atf_check -s exit:1 python3 "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$T"
+}
+jwks_verify_cleanup()
+{
+	authd_cleanup
+}
+
+# Signing keys of its own, so that rotating them touches no other test.
+own_keys()
+{
+	KEYDIR=$(mktemp -d "$AUTHD_TEST_DIR/keys.XXXXXX") ||
+	    atf_fail "mktemp failed"
+	chmod 0700 "$KEYDIR"
+	cp -p "$AUTHD_KEYS"/* "$KEYDIR/" || atf_fail "cannot copy the keys"
+	conf_set "$AUTHD_CONF_FILE" keys "\"$KEYDIR\""
+}
+
+# jwks_count N: six answers in a row (every worker) list N keys.
+jwks_count()
+{
+	local i
+	i=0
+	while [ $i -lt 6 ]; do
+		[ "$(http GET "$AUTHD_URL/.well-known/jwks.json")" = 200 ] ||
+		    return 1
+		json_expect http.body "len(j['keys']) == $1" || return 1
+		i=$((i + 1))
+	done
+}
+
+atf_test_case key_rotation cleanup
+key_rotation_head()
+{
+	atf_set descr "authctl key rotate and SIGHUP: new tokens carry the new" \
+	    "kid, older tokens keep working, the JWKS lists both keys"
+}
+key_rotation_body()
+{
+	local kid1 kid2
+	start own_keys
+	kid1=$(cat "$KEYDIR/current")
+	jwks_count 1 || atf_fail "the JWKS does not list exactly one key"
+	login_admin
+	A1=$ACCESS
+	R1=$REFRESH
+	tok_header "$A1"
+	json_check header.json "j['kid'] == '$kid1'"
+	atf_check -o match:"key [0-9a-f]+ created" \
+	    "$AUTHCTL_BIN" -f "$AUTHD_CONF_FILE" key rotate
+	kid2=$(cat "$KEYDIR/current")
+	[ "$kid2" != "$kid1" ] || atf_fail "key rotate kept kid $kid1"
+	# Not before the reload: the daemon still signs with the old key.
+	kill -HUP "$AUTHD_PID"
+	wait_until 10 jwks_count 2 || atf_fail "the JWKS does not list 2 keys"
+	json_check http.body "
+	    sorted(k['kid'] for k in j['keys']) == sorted(['$kid1', '$kid2'])"
+	cp http.body jwks.json
+	works "$A1"
+	works "$A1"
+	login_admin
+	tok_header "$ACCESS"
+	json_check header.json "j['kid'] == '$kid2'"
+	tok_header "$REFRESH"
+	json_check header.json "j['kid'] == '$kid2'"
+	works "$ACCESS"
+	atf_check python3 "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$ACCESS"
+	atf_check python3 "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$A1"
+	# A refresh token of the old key still refreshes, into the new key.
+	refresh 200 "$R1"
+	tok_header "$ACCESS"
+	json_check header.json "j['kid'] == '$kid2'"
+	works "$ACCESS"
+	proc_alive "$AUTHD_PID" || atf_fail "the daemon exited"
+}
+key_rotation_cleanup()
+{
+	authd_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case login_form
+	atf_add_test_case login_json
+	atf_add_test_case login_case_insensitive
+	atf_add_test_case login_same_second
+	atf_add_test_case login_wrong_credentials
+	atf_add_test_case login_history
+	atf_add_test_case login_missing_fields
+	atf_add_test_case login_grant_type
+	atf_add_test_case login_inactive_user
+	atf_add_test_case login_inactive_company
+	atf_add_test_case login_bcrypt_rehash
+	atf_add_test_case users_me
+	atf_add_test_case users_me_not_authenticated
+	atf_add_test_case logout
+	atf_add_test_case refresh_ways
+	atf_add_test_case refresh_missing
+	atf_add_test_case refresh_grace
+	atf_add_test_case refresh_after_grace
+	atf_add_test_case refresh_grace_zero
+	atf_add_test_case refresh_wrong_type
+	atf_add_test_case refresh_parallel
+	atf_add_test_case refresh_after_logout
+	atf_add_test_case refresh_inactive
+	atf_add_test_case introspect
+	atf_add_test_case introspect_forbidden
+	atf_add_test_case openid_configuration
+	atf_add_test_case jwks_verify
+	atf_add_test_case key_rotation
+}
