@@ -18,6 +18,7 @@
 
 #include "authd.h"
 #include "log.h"
+#include "metrics.h"
 #include "password.h"
 #include "seal.h"
 
@@ -305,6 +306,7 @@ login_session_done(PGresult *res, void *arg)
 	sid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	exp = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	rl_login_succeeded(lg->lg_account);
+	metrics_count(MC_SESSIONS_CREATED);
 	log_info("request %s: login of user %" PRId64 " from %s, session %"
 	    PRId64, hr->hr_reqid, lg->lg_uid, hr->hr_addr, sid);
 	token_pair_issue(&lg->lg_tp, lg->lg_uid, lg->lg_cid, sid, lg->lg_rjti,
@@ -703,6 +705,7 @@ logout_done(PGresult *res, void *arg)
 		http_db_result(hr, res);
 		return;
 	}
+	metrics_count(MC_SESSIONS_REVOKED);
 	http_reply(hr, 200, json_pack("{s:s}", "message",
 	    "Successfully logged out"));
 }

@@ -17,6 +17,7 @@
 
 #include "authd.h"
 #include "log.h"
+#include "metrics.h"
 
 /* $1 user or NULL, $2 company or NULL, $3 caller's session, $4/$5 page. */
 #define SESSIONS_WHERE \
@@ -125,6 +126,7 @@ api_sessions_revoked(PGresult *res, void *arg)
 		http_error(hr, 404, "Session not found");
 		return;
 	}
+	metrics_count(MC_SESSIONS_REVOKED);
 	log_info("request %s: session %s revoked by user %" PRId64,
 	    hr->hr_reqid, PQgetvalue(res, 0, 0), hr->hr_user.au_uid);
 	http_reply(hr, 200, json_pack("{s:s}", "message",

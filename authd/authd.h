@@ -53,6 +53,9 @@ enum imsg_type {
 	/* child -> parent */
 	IMSG_READY,		/* empty: privileges dropped, serving */
 	IMSG_STATS,		/* struct proc_stats, exact size */
+	IMSG_METRICS,		/* worker: struct metrics, exact size */
+	IMSG_METRICS_REQ,	/* worker: empty; answered IMSG_METRICS_SUM */
+	IMSG_METRICS_SUM,	/* parent: struct metrics of every process */
 
 	/* worker -> keyholder, answered with the same ih_peerid */
 	IMSG_KH_HASH_PASSWORD,	/* str password */
@@ -105,6 +108,7 @@ struct proc_stats {
 	uint32_t	 ps_db_up;	/* worker: 1 when PostgreSQL answers */
 	uint32_t	 ps_redis_up;	/* worker: 1 when Redis answers */
 	uint32_t	 ps_pad;
+	uint64_t	 ps_usec;	/* keyholder: time spent on jobs */
 };
 
 struct ctl_proc {
@@ -126,6 +130,8 @@ struct ctl_status {
 
 #endif /* AUTHD_H */
 
+struct metrics;
+
 /* A child process as the parent sees it. */
 struct child {
 	enum proc_role	 ch_role;
@@ -137,6 +143,7 @@ struct child {
 	struct timespec	 ch_started;		/* monotonic */
 	struct event	*ch_respawn;		/* backoff timer */
 	struct proc_stats ch_stats;		/* last report */
+	struct metrics	*ch_metrics;		/* worker: last report */
 };
 
 /* authd.c */
@@ -221,6 +228,7 @@ struct http_req {
 	char			 hr_word[64];		/* a {word} */
 	char			 hr_reqid[40];
 	char			 hr_addr[64];		/* client address */
+	char			 hr_peer[64];		/* connection's peer */
 	const char		*hr_path;		/* without query */
 	int			 hr_method;
 	struct timespec		 hr_start;
@@ -292,6 +300,19 @@ void		 api_auth_refresh(struct http_req *);
 void		 api_auth_logout(struct http_req *);
 void		 api_auth_introspect(struct http_req *);
 void		 api_openid_configuration(struct http_req *);
+
+/* cors.c */
+void		 cors_headers(struct http_req *, struct evkeyvalq *);
+void		 cors_preflight(struct http_req *, unsigned int methods);
+
+/* metrics.c */
+struct metrics;
+void		 metrics_request(int route, int status, long usec);
+char		*metrics_text(const struct metrics *, size_t *);
+int		 metrics_allowed(const char *peer);
+void		 api_metrics(struct http_req *);
+void		 worker_metrics_sum(struct ipc_msg *);
+const struct route *http_route_at(size_t);
 
 /* ratelimit.c */
 typedef void	(*rl_login_cb)(int locked_seconds, void *);
@@ -437,6 +458,8 @@ void		 api_resources_delete(struct http_req *);
 extern struct authd_config	 worker_conf;
 extern struct token_keyset	 worker_keys;	/* public keys only */
 const char	*worker_jwks(void);
+int		 worker_parent_send(uint32_t type, uint32_t id,
+		    const void *, size_t);
 /* SQLSTATE of a failed result ("" if none), for the 400/404/409 mapping. */
 const char	*db_sqlstate(const struct pg_result *);
 int		 db_ok(const struct pg_result *);	/* tuples or command OK */

@@ -18,6 +18,7 @@
 
 #include "authd.h"
 #include "log.h"
+#include "metrics.h"
 
 #define DB_MAX_POOL		32
 #define DB_CONNECT_TIMEOUT_MS	3000
@@ -169,6 +170,7 @@ db_broken(struct db_conn *c, const char *why)
 	struct db_query	*q;
 	int		 was_up = c->dc_state >= DB_IDLE;
 
+	metrics_count(MC_DB_ERRORS);
 	if (was_up || c->dc_backoff == DB_BACKOFF_MIN_MS)
 		log_warnx("database connection %d: %s", c->dc_index, why);
 	if (c->dc_ev != NULL) {
@@ -259,9 +261,11 @@ db_poll_connect(struct db_conn *c)
 			return;
 		}
 		evtimer_del(c->dc_timer);
-		if (c->dc_backoff > DB_BACKOFF_MIN_MS)
+		if (c->dc_backoff > DB_BACKOFF_MIN_MS) {
 			log_info("database connection %d is back",
 			    c->dc_index);
+			metrics_count(MC_DB_RECONNECTS);
+		}
 		c->dc_backoff = DB_BACKOFF_MIN_MS;
 		c->dc_state = DB_IDLE;
 		db_watch(c, EV_READ | EV_PERSIST);

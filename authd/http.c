@@ -41,6 +41,7 @@ static const struct route http_routes[] = {
 	{ GET, "/health/db", api_health_db, WHO_ANYONE, NULL, 0 },
 	{ GET, "/health/redis", api_health_redis, WHO_ANYONE, NULL, 0 },
 	{ GET, "/.well-known/jwks.json", api_jwks, WHO_ANYONE, NULL, 0 },
+	{ GET, "/metrics", api_metrics, WHO_ANYONE, NULL, 0 },
 	{ GET, "/.well-known/openid-configuration", api_openid_configuration,
 	    WHO_ANYONE, NULL, 0 },
 
@@ -227,19 +228,43 @@ http_headers(struct http_req *hr, const char *content_type)
 		snprintf(buf, sizeof(buf), "max-age=%d", worker_conf.c_hsts);
 		evhttp_add_header(h, "Strict-Transport-Security", buf);
 	}
+	cors_headers(hr, h);
+}
+
+static const char *
+http_method_name(int method)
+{
+	switch (method) {
+	case EVHTTP_REQ_GET: return ("GET");
+	case EVHTTP_REQ_POST: return ("POST");
+	case EVHTTP_REQ_PUT: return ("PUT");
+	case EVHTTP_REQ_DELETE: return ("DELETE");
+	case EVHTTP_REQ_OPTIONS: return ("OPTIONS");
+	case EVHTTP_REQ_PATCH: return ("PATCH");
+	case EVHTTP_REQ_HEAD: return ("HEAD");
+	default: return ("OTHER");
+	}
 }
 
 static void
 http_finish(struct http_req *hr, int status)
 {
 	struct timespec	 now;
-	long		 ms;
+	long		 us;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (now.tv_sec - hr->hr_start.tv_sec) * 1000 +
-	    (now.tv_nsec - hr->hr_start.tv_nsec) / 1000000;
-	log_debug("%s %s %d %ldms id=%s", hr->hr_method == EVHTTP_REQ_GET ?
-	    "GET" : "-", hr->hr_path, status, ms, hr->hr_reqid);
+	us = (now.tv_sec - hr->hr_start.tv_sec) * 1000000 +
+	    (now.tv_nsec - hr->hr_start.tv_nsec) / 1000;
+	/* The access log: the route pattern, never a token or a query. */
+	if (worker_conf.c_access_log)
+		log_info("access: %s %s %d %ld.%03ldms id=%s addr=%s "
+		    "user=%" PRId64 " company=%" PRId64,
+		    http_method_name(hr->hr_method), hr->hr_route != NULL ?
+		    hr->hr_route->rt_path : "-", status, us / 1000, us % 1000,
+		    hr->hr_reqid, hr->hr_addr, hr->hr_user.au_uid,
+		    hr->hr_user.au_cid);
+	metrics_request(hr->hr_route != NULL ? hr->hr_route - http_routes :
+	    -1, status, us);
 	http_active--;
 	http_served_count++;
 	if (status >= 500)
@@ -404,6 +429,31 @@ http_route(struct http_req *hr, int *status)
 	return (NULL);
 }
 
+/* OPTIONS: the methods of the path, and CORS preflight answers. */
+static void
+http_options(struct http_req *hr)
+{
+	unsigned int	 methods = 0;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++)
+		if (http_match(http_routes[i].rt_path, hr->hr_path, hr) != 0)
+			methods |= http_routes[i].rt_method;
+	if (methods == 0) {
+		http_error(hr, 404, "Not Found");
+		return;
+	}
+	cors_preflight(hr, methods);
+}
+
+/* The routes, for metrics labels. */
+const struct route *
+http_route_at(size_t i)
+{
+	return (i < sizeof(http_routes) / sizeof(http_routes[0]) ?
+	    &http_routes[i] : NULL);
+}
+
 static void
 http_request_id(struct http_req *hr, struct evhttp_request *req)
 {
@@ -462,6 +512,7 @@ http_peer(struct http_req *hr, struct evhttp_request *req)
 	if ((evcon = evhttp_request_get_connection(req)) != NULL)
 		evhttp_connection_get_peer(evcon, &addr, &port);
 	strlcpy(hr->hr_addr, addr != NULL ? addr : "", sizeof(hr->hr_addr));
+	strlcpy(hr->hr_peer, hr->hr_addr, sizeof(hr->hr_peer));
 	if (!http_trusted(hr->hr_addr) || (xff = evhttp_find_header(
 	    evhttp_request_get_input_headers(req), "X-Forwarded-For")) == NULL ||
 	    (list = strdup(xff)) == NULL)
@@ -542,6 +593,10 @@ http_dispatch(struct evhttp_request *req, void *arg)
 	}
 	if (strncmp(hr->hr_path, "/api/v1/auth/", 13) == 0)
 		hr->hr_nostore = 1;
+	if (hr->hr_method == EVHTTP_REQ_OPTIONS) {
+		http_options(hr);
+		return;
+	}
 	if ((hr->hr_route = http_route(hr, &status)) == NULL) {
 		if (status == 422) {
 			http_reply(hr, 422, json_pack("{s:[{s:s,s:[s,s],s:s}]}",

@@ -337,6 +337,7 @@ kh_dispatch_worker(int fd, short events, void *arg)
 	struct kh_peer		*p = arg;
 	struct ipc_builder	*b;
 	struct ipc_msg		 msg;
+	struct timespec		 t0, t1;
 	int			 r, type;
 
 	(void)fd;
@@ -347,8 +348,12 @@ kh_dispatch_worker(int fd, short events, void *arg)
 	if ((b = malloc(sizeof(*b))) == NULL)
 		fatal(NULL);
 	while ((r = ipc_get(&p->kp_iev.ie_ipc, &msg)) == 1) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		ipc_builder_init(b);
 		type = kh_request(&msg, b);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		kh_stats.ps_usec += (t1.tv_sec - t0.tv_sec) * 1000000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000;
 		if (type == -1) {
 			log_warnx("invalid message type %u from worker %d, "
 			    "closing its channel", msg.im_hdr.ih_type,

@@ -27,6 +27,7 @@
 
 #include "authd.h"
 #include "log.h"
+#include "metrics.h"
 #include "seal.h"
 #include "token.h"
 
@@ -48,6 +49,7 @@ static struct event_base	*parent_base;
 static time_t			 parent_started;
 static uint64_t			 parent_reloads;
 static int			 parent_stopping;
+static struct metrics		 parent_dead_metrics;	/* of lost workers */
 
 static void	 parent_dispatch(int, short, void *);
 static int	 parent_spawn(struct child *);
@@ -269,6 +271,10 @@ parent_lost_worker(struct child *ch, const char *why)
 	long		 ms;
 
 	ch->ch_restarts++;
+	/* Its counts stay in the sums; a gauge does not outlive it. */
+	ch->ch_metrics->m_kh_pending = 0;
+	metrics_add(&parent_dead_metrics, ch->ch_metrics);
+	memset(ch->ch_metrics, 0, sizeof(*ch->ch_metrics));
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	/* A worker that keeps dying is restarted ever more slowly. */
 	if (now.tv_sec - ch->ch_started.tv_sec >= PARENT_STABLE_SECONDS)
@@ -339,6 +345,31 @@ parent_signal(int sig, short ev, void *arg)
 	}
 }
 
+/* The sum of every worker's counters and the keyholders' work. */
+static void
+parent_metrics(struct child *ch, uint32_t id)
+{
+	struct metrics	*sum;
+	int		 i;
+
+	if ((sum = calloc(1, sizeof(*sum))) == NULL)
+		return;
+	metrics_add(sum, &parent_dead_metrics);
+	for (i = 0; i < parent_conf.c_workers; i++) {
+		metrics_add(sum, parent_wk[i].ch_metrics);
+		sum->m_worker_restarts += parent_wk[i].ch_restarts;
+	}
+	for (i = 0; i < parent_conf.c_keyholders; i++) {
+		sum->m_kh_jobs += parent_kh[i].ch_stats.ps_requests;
+		sum->m_kh_usec += parent_kh[i].ch_stats.ps_usec;
+	}
+	sum->m_workers = parent_conf.c_workers;
+	sum->m_keyholders = parent_conf.c_keyholders;
+	ipc_ev_compose(&ch->ch_iev, IMSG_METRICS_SUM, id, -1, sum,
+	    sizeof(*sum));
+	free(sum);
+}
+
 static void
 parent_dispatch(int fd, short events, void *arg)
 {
@@ -362,6 +393,20 @@ parent_dispatch(int fd, short events, void *arg)
 			    ipc_get_data(&msg, &ch->ch_stats,
 			    sizeof(ch->ch_stats)) == -1)
 				r = -1;
+			break;
+		case IMSG_METRICS:
+			if (ch->ch_role != PROC_WORKER ||
+			    ipc_check_len(&msg, sizeof(*ch->ch_metrics)) == -1 ||
+			    ipc_get_data(&msg, ch->ch_metrics,
+			    sizeof(*ch->ch_metrics)) == -1)
+				r = -1;
+			break;
+		case IMSG_METRICS_REQ:
+			if (ch->ch_role != PROC_WORKER ||
+			    ipc_check_len(&msg, 0) == -1)
+				r = -1;
+			else
+				parent_metrics(ch, msg.im_hdr.ih_peerid);
 			break;
 		default:
 			r = -1;
@@ -647,8 +692,11 @@ parent_main(struct authd_config *conf)
 		parent_wk[i].ch_index = i;
 		parent_wk[i].ch_respawn = evtimer_new(parent_base,
 		    parent_respawn, &parent_wk[i]);
-		if (parent_wk[i].ch_respawn == NULL)
-			fatalx("evtimer_new");
+		parent_wk[i].ch_metrics = calloc(1,
+		    sizeof(*parent_wk[i].ch_metrics));
+		if (parent_wk[i].ch_respawn == NULL ||
+		    parent_wk[i].ch_metrics == NULL)
+			fatalx("out of memory");
 		if (parent_spawn(&parent_wk[i]) == -1)
 			fatalx("could not start worker %d", i);
 	}

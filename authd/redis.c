@@ -18,6 +18,7 @@
 
 #include "authd.h"
 #include "log.h"
+#include "metrics.h"
 
 #define REDIS_TIMEOUT_MS	500
 #define REDIS_BACKOFF_MIN_MS	100
@@ -53,6 +54,7 @@ redis_schedule(void)
 {
 	struct timeval	 tv;
 
+	metrics_count(MC_REDIS_ERRORS);
 	if (redis_stopping || evtimer_pending(redis_retry, NULL))
 		return;
 	tv.tv_sec = redis_backoff / 1000;
@@ -72,8 +74,10 @@ redis_on_connect(const redisAsyncContext *ac, int status)
 		redis_schedule();
 		return;
 	}
-	if (redis_backoff > REDIS_BACKOFF_MIN_MS)
+	if (redis_backoff > REDIS_BACKOFF_MIN_MS) {
 		log_info("redis is back");
+		metrics_count(MC_REDIS_RECONNECTS);
+	}
 	redis_backoff = REDIS_BACKOFF_MIN_MS;
 	redis_connected = 1;
 }

@@ -18,6 +18,7 @@
 
 #include "authd.h"
 #include "log.h"
+#include "metrics.h"
 #include "policy.h"
 #include "token.h"
 
@@ -38,6 +39,12 @@ const char *
 worker_jwks(void)
 {
 	return (worker_jwks_doc);
+}
+
+int
+worker_parent_send(uint32_t type, uint32_t id, const void *data, size_t len)
+{
+	return (ipc_ev_compose(&worker_parent, type, id, -1, data, len));
 }
 
 static int
@@ -159,6 +166,9 @@ worker_parent_msg(struct ipc_msg *msg)
 		return (0);
 	case IMSG_PEER:
 		return (worker_add_peer(msg));
+	case IMSG_METRICS_SUM:
+		worker_metrics_sum(msg);
+		return (0);
 	case IMSG_START:
 		if (ipc_check_len(msg, 0) == -1)
 			return (-1);
@@ -204,6 +214,9 @@ worker_tick(int fd, short ev, void *arg)
 	worker_stats.ps_redis_up = redis_up();
 	ipc_ev_compose(&worker_parent, IMSG_STATS, 0, -1, &worker_stats,
 	    sizeof(worker_stats));
+	metrics_local.m_kh_pending = khc_pending();
+	ipc_ev_compose(&worker_parent, IMSG_METRICS, 0, -1, &metrics_local,
+	    sizeof(metrics_local));
 	if (!worker_draining)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);

@@ -103,6 +103,7 @@ config_defaults(struct authd_config *c)
 
 	strlcpy(c->c_smtp_from, "authd@localhost", sizeof(c->c_smtp_from));
 	c->c_require_verified = 0;
+	c->c_access_log = 1;
 }
 
 /* A quoted string that the lexer reads back unchanged. */
@@ -221,6 +222,7 @@ config_print(FILE *fp, const struct authd_config *c)
 	config_print_str(fp, c->c_smtp_from);
 	fprintf(fp, "\nrequire verified email %s\n",
 	    c->c_require_verified ? "yes" : "no");
+	fprintf(fp, "access log %s\n", c->c_access_log ? "yes" : "no");
 }
 
 int

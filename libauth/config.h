@@ -118,6 +118,7 @@ struct authd_config {
 	char		 c_smtp_url[CONFIG_STR];	/* smtp://host:port, or "" */
 	char		 c_smtp_from[CONFIG_STR];	/* default "authd@localhost" */
 	int		 c_require_verified;	/* refuse login until verified */
+	int		 c_access_log;		/* a log line a request, def 1 */
 
 	/* outbound webhook deliveries (delivery.c); 0 = the default */
 	int		 c_callback_private;	/* allow loopback/private callback

@@ -52,7 +52,7 @@ struct conf_file {
 	FILE			*cf_stream;
 	char			*cf_name;
 	int			 cf_lineno;
-	int			 cf_eof;	/* the fake final newline given */
+	int			 cf_eof;	/* gave its fake last newline */
 	int			 cf_unget[CONF_UNGET];
 	int			 cf_nunget;
 };
@@ -62,7 +62,7 @@ struct conf_sym {
 	TAILQ_ENTRY(conf_sym)	 cs_entry;
 	char			*cs_name;
 	char			*cs_val;
-	int			 cs_persist;	/* from -D: the file cannot change it */
+	int			 cs_persist;	/* from -D: the file cannot */
 };
 TAILQ_HEAD(conf_syms, conf_sym);
 
@@ -132,7 +132,7 @@ static void	 conf_net(const char *, struct config_net *, int *, int,
 %token	LENGTH LIFETIME LIMITS LIST LISTEN LOCKOUT LOGIN MEMORY METRICS ON
 %token	ORIGIN PARALLELISM PASSWORD PEPPER PIDFILE POOL PORT PREFORK PROXY
 %token	PUBLIC QUEUE RATE REDIS REFRESH REQUIRE SMTP SOCKET TIME TIMEOUT
-%token	TOKEN TRUSTED URL USER VERIFIED WINDOW
+%token	TOKEN TRUSTED URL USER VERIFIED WINDOW LOG
 %token	ERROR
 %token	<string>	STRING
 %token	<number>	NUMBER
@@ -359,6 +359,16 @@ main		: LISTEN ON STRING port		{
 				    sizeof(conf->c_smtp_from), $3, "smtp from");
 			free($3);
 		}
+		| ACCESS LOG STRING		{
+			if (strcmp($3, "yes") == 0)
+				conf->c_access_log = 1;
+			else if (strcmp($3, "no") == 0)
+				conf->c_access_log = 0;
+			else
+				yyerror("access log: yes or no, not \"%s\"",
+				    $3);
+			free($3);
+		}
 		| REQUIRE VERIFIED EMAIL STRING	{
 			if (strcmp($4, "yes") == 0)
 				conf->c_require_verified = 1;
@@ -389,7 +399,7 @@ tokenopt	: ISSUER STRING			{
 			if (conf_url("issuer", $2, 0) == 0 &&
 			    conf_setstr(conf->c_issuer, sizeof(conf->c_issuer),
 			    $2, "issuer") == 0 && !conf_public_set)
-				/* The public url follows the issuer by default. */
+				/* The public url follows the issuer. */
 				conf_public($2);
 			free($2);
 		}
@@ -521,8 +531,9 @@ class		: STRING			{
 			else if (strcmp($1, "none") == 0)
 				$$ = CLASS_NONE;
 			else {
-				yyerror("unknown character class \"%s\" (upper, "
-				    "lower, digit, special or none)", $1);
+				yyerror("unknown character class \"%s\" "
+				    "(upper, lower, digit, special or none)",
+				    $1);
 				$$ = CLASS_ERROR;
 			}
 			free($1);
@@ -636,6 +647,7 @@ static const struct conf_keyword conf_keywords[] = {
 	{ "list",		LIST },
 	{ "listen",		LISTEN },
 	{ "lockout",		LOCKOUT },
+	{ "log",		LOG },
 	{ "login",		LOGIN },
 	{ "memory",		MEMORY },
 	{ "metrics",		METRICS },

@@ -38,7 +38,7 @@ warn()
 	echo "docs-assets.sh: $*" >&2
 }
 
-mkdir -p "$out/npm" "$out/assets" || exit 1
+mkdir -p "$out/npm" || exit 1
 top=$(pwd)
 case "$top/$out" in
 *\"*|*\\*)
@@ -57,9 +57,10 @@ except (OSError, ValueError) as e:
 if not isinstance(doc, dict) or not str(doc.get("openapi", "")).startswith(
         "3.1") or not isinstance(doc.get("paths"), dict):
     sys.exit("docs-assets.sh: %s: not an OpenAPI 3.1 document" % sys.argv[1])
-with open(sys.argv[2], "w", encoding="utf-8") as f:
+with open(sys.argv[2] + ".tmp", "w", encoding="utf-8") as f:
     json.dump(doc, f, ensure_ascii=False, separators=(",", ":"))
 EOF
+mv "$out/openapi.min.json.tmp" "$out/openapi.min.json" || exit 1
 
 # integrity FILE: the file's npm integrity string (sha512-<base64>).
 integrity()
@@ -98,27 +99,26 @@ fetch()
 }
 
 # extract PACKAGE VERSION MEMBER...: the members (paths inside the
-# package) into OUTDIR/assets under their base names.
+# package) into $new under their base names.
 extract()
 {
-	local tgz tmp m
+	local tgz x m
 	tgz="$out/npm/$1-$2.tgz"
 	shift 2
-	tmp=$(mktemp -d "$out/extract.XXXXXX") || return 1
+	x=$(mktemp -d "$out/extract.XXXXXX") || return 1
 	for m in "$@"; do
-		if ! tar -xzf "$tgz" -C "$tmp" "package/$m"; then
-			rm -rf "$tmp"
+		if ! tar -xzf "$tgz" -C "$x" "package/$m" ||
+		    ! mv "$x/package/$m" "$new/$(basename "$m")"; then
+			rm -rf "$x"
 			return 1
 		fi
-		mv "$tmp/package/$m" "$out/assets/$(basename "$m")" || {
-			rm -rf "$tmp"
-			return 1
-		}
 	done
-	rm -rf "$tmp"
+	rm -rf "$x"
 }
 
-rm -f "$out/assets/"*
+# Built aside and renamed: a make running at the same time in the same
+# tree never sees half a directory.
+new=$(mktemp -d "$out/assets.XXXXXX") || exit 1
 have=1
 if fetch "$SWAGGER_PKG" "$SWAGGER_VERSION" "$SWAGGER_INTEGRITY" &&
     extract "$SWAGGER_PKG" "$SWAGGER_VERSION" swagger-ui-bundle.js \
@@ -134,9 +134,12 @@ else
 	have=0
 fi
 if [ "$have" -eq 0 ]; then
-	rm -f "$out/assets/"*
+	rm -f "$new/"*
 	warn "documentation assets missing: /docs and /redoc will answer 503"
 fi
+chmod 0755 "$new"
+rm -rf "$out/assets"
+mv "$new" "$out/assets" || exit 1
 
 # blob SYMBOL FILE: a read-only byte array SYMBOL and its length
 # SYMBOL_len (uint32_t); an empty array when FILE is absent.

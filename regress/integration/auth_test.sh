@@ -1091,15 +1091,15 @@ jwks_verify_body()
 	login_admin
 	http_expect 200 GET "$AUTHD_URL/.well-known/jwks.json"
 	cp http.body jwks.json
-	atf_check python3 "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$ACCESS"
-	atf_check python3 "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$REFRESH"
+	atf_check "$PYTHON3" "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$ACCESS"
+	atf_check "$PYTHON3" "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$REFRESH"
 	# The verifier can say no.
 	tamper T 'c["sub"] = "999"'
-	atf_check -s exit:1 python3 "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$T"
+	atf_check -s exit:1 "$PYTHON3" "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$T"
 	tamper T 'b = bytearray(s); b[5] ^= 1; s = bytes(b)'
-	atf_check -s exit:1 python3 "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$T"
+	atf_check -s exit:1 "$PYTHON3" "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$T"
 	tamper T 'h["kid"] = "0000000000000000"'
-	atf_check -s exit:1 python3 "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$T"
+	atf_check -s exit:1 "$PYTHON3" "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$T"
 }
 jwks_verify_cleanup()
 {
@@ -1164,8 +1164,8 @@ key_rotation_body()
 	tok_header "$REFRESH"
 	json_check header.json "j['kid'] == '$kid2'"
 	works "$ACCESS"
-	atf_check python3 "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$ACCESS"
-	atf_check python3 "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$A1"
+	atf_check "$PYTHON3" "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$ACCESS"
+	atf_check "$PYTHON3" "$AUTHTEST_LIB/jwtool.py" verify jwks.json "$A1"
 	# A refresh token of the old key still refreshes, into the new key.
 	refresh 200 "$R1"
 	tok_header "$ACCESS"

@@ -1,0 +1,483 @@
+#! /usr/bin/env atf-sh
+# Inbound webhooks (POST /api/v1/webhooks/{type}) in the order of their
+# checks: key, type, signature and timestamp, replay, JSON; signatures
+# made by openssl as a partner would.  Then outbound events: a receiver
+# in the harness checks each signature, fails on purpose to see the
+# retries, and authd is restarted between two attempts.
+
+. "$(atf_get_srcdir)/../lib.sh"
+. "$(atf_get_srcdir)/lib/authtest.sh"
+. "$(atf_get_srcdir)/lib/integtest.sh"
+
+atf_test_case unsigned cleanup
+unsigned_head()
+{
+	atf_set descr "an unsigned webhook is stored and answered as the" \
+	    "API says; events list newest first"
+	atf_set require.progs "curl python3"
+}
+unsigned_body()
+{
+	start
+	tenant A
+	mkinteg "$A_TOKEN" crm
+	hook 200 crm "$INT_KEY" '{"a": 1}'
+	jget EV1 http.body 'j["data"]["event_id"]'
+	EV1=$EV1 json_check http.body 'j == {"status": "success",
+	    "message": "Webhook received for crm", "data": {"processed": True,
+	    "type": "crm", "event_id": int(__import__("os").environ["EV1"])}}'
+	hook 200 crm/ "$INT_KEY" '[1, "two", null]'
+	hook 200 crm "$INT_KEY" '"just a string"'
+	sql_expect "$INT_ID|$A_CID|{\"a\": 1}|" "SELECT integration_id,
+	    company_id, payload, signature_valid FROM webhook_events
+	    WHERE id = $EV1"
+	api 200 "$A_TOKEN" GET "/api/v1/integrations/$INT_ID/events?limit=2"
+	header_is X-Total-Count 3
+	INT_ID=$INT_ID json_check http.body 'len(j) == 2 and
+	    j[0]["payload"] == "just a string" and
+	    j[1]["payload"] == [1, "two", None] and
+	    set(j[0]) == {"id", "integration_id", "received_at", "payload",
+	    "signature_valid"} and j[0]["signature_valid"] is None and
+	    j[0]["integration_id"] == int(__import__("os").environ["INT_ID"])
+	    and j[0]["id"] > j[1]["id"]'
+	api 200 "$A_TOKEN" GET "/api/v1/integrations/$INT_ID/events?skip=2"
+	EV1=$EV1 json_check http.body 'len(j) == 1 and
+	    j[0]["id"] == int(__import__("os").environ["EV1"])'
+	api 422 "$A_TOKEN" GET "/api/v1/integrations/$INT_ID/events?skip=-1"
+}
+unsigned_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case bad_keys cleanup
+bad_keys_head()
+{
+	atf_set descr "missing, unknown, malformed and misplaced keys are" \
+	    "401 with WWW-Authenticate: ApiKey, before the type is looked at"
+	atf_set require.progs "curl python3"
+}
+bad_keys_body()
+{
+	start
+	tenant A
+	mkinteg "$A_TOKEN" crm
+	http_expect 401 POST "$AUTHD_URL/api/v1/webhooks/crm" \
+	    -H 'Content-Type: application/json' --data-binary '{}'
+	detail_is "Invalid or missing API key"
+	header_is WWW-Authenticate ApiKey
+	for k in "ak_$(printf 'A%.0s' $(seq 43))" "ak_short" "$INT_KEY"x \
+	    "$(printf 'k%.0s' $(seq 5000))" \
+	    "$(echo "$INT_KEY" | tr 'a-z' 'A-Z')"; do
+		hook 401 crm "$k" '{}'
+		detail_is "Invalid or missing API key"
+		header_is WWW-Authenticate ApiKey
+	done
+	http_expect 401 POST "$AUTHD_URL/api/v1/webhooks/crm?api_key=$INT_KEY" \
+	    --data-binary '{}'
+	http_expect 401 POST "$AUTHD_URL/api/v1/webhooks/crm" \
+	    -H "Authorization: Bearer $INT_KEY" --data-binary '{}'
+	# The key comes first: a bad key on another type is still a 401.
+	hook 401 other "ak_short" '{}'
+	events_count 0
+}
+bad_keys_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case wrong_type cleanup
+wrong_type_head()
+{
+	atf_set descr "a key on another type's endpoint is a 400 and" \
+	    "nothing is stored, before any signature check"
+	atf_set require.progs "curl python3"
+}
+wrong_type_body()
+{
+	start
+	tenant A
+	mkinteg "$A_TOKEN" crm '"configuration": {"require_signature": true}'
+	hook 400 billing "$INT_KEY" '{}'
+	detail_is "This endpoint is for billing integrations only"
+	hook 400 billing "$INT_KEY" 'not json' -H 'X-Signature: sha256=00'
+	detail_is "This endpoint is for billing integrations only"
+	events_count 0
+}
+wrong_type_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case signatures cleanup
+signatures_head()
+{
+	atf_set descr "an openssl signature is accepted; tampered bodies," \
+	    "old or future timestamps and malformed headers are refused"
+	atf_set require.progs "curl python3 openssl"
+}
+signatures_body()
+{
+	start
+	tenant A
+	mkinteg "$A_TOKEN" crm
+	BODY='{"order": 42, "note": "caf\u00e9"}'
+	signed_hook 200 crm "$INT_KEY" "$BODY"
+	jget EV http.body 'j["data"]["event_id"]'
+	sql_expect t "SELECT signature_valid AND signature_hash IS NOT NULL
+	    FROM webhook_events WHERE id = $EV"
+	api 200 "$A_TOKEN" GET "/api/v1/integrations/$INT_ID/events"
+	json_check http.body 'j[0]["signature_valid"] is True'
+
+	NOW=$(date +%s)
+	SIG=$(sign "$NOW" "$BODY")
+	# The body as signed, one byte changed.
+	hook 401 crm "$INT_KEY" '{"order": 43, "note": "caf\u00e9"}' \
+	    -H "X-Timestamp: $NOW" -H "X-Signature: $SIG"
+	detail_is "Invalid signature"
+	# The timestamp is signed too.
+	hook 401 crm "$INT_KEY" "$BODY" -H "X-Timestamp: $((NOW + 1))" \
+	    -H "X-Signature: $SIG"
+	detail_is "Invalid signature"
+	# Well signed, outside the window of five minutes.
+	signed_hook 401 crm "$INT_KEY" '{"late": 1}' $((NOW - 301))
+	detail_is "Signature timestamp outside the allowed window"
+	signed_hook 401 crm "$INT_KEY" '{"early": 1}' $((NOW + 400))
+	detail_is "Signature timestamp outside the allowed window"
+	signed_hook 200 crm "$INT_KEY" '{"inside": 1}' $((NOW - 250))
+	# Malformed: no timestamp, a word, another scheme, short hex.
+	hook 401 crm "$INT_KEY" "$BODY" -H "X-Signature: $SIG"
+	detail_is "Invalid signature"
+	hook 401 crm "$INT_KEY" "$BODY" -H "X-Timestamp: soon" \
+	    -H "X-Signature: $SIG"
+	detail_is "Invalid signature"
+	hook 401 crm "$INT_KEY" "$BODY" -H "X-Timestamp: $NOW" \
+	    -H "X-Signature: $(echo "$SIG" | sed 's/^sha256/sha1/')"
+	detail_is "Invalid signature"
+	hook 401 crm "$INT_KEY" "$BODY" -H "X-Timestamp: $NOW" \
+	    -H "X-Signature: $(echo "$SIG" | cut -c1-40)"
+	detail_is "Invalid signature"
+	# A signature made with another integration's secret.
+	OTHER=$INT_SECRET
+	mkinteg "$A_TOKEN" crm
+	signed_hook 401 crm "$INT_KEY" '{"x": 1}' "" "$OTHER"
+	detail_is "Invalid signature"
+	events_count 0
+}
+signatures_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case required cleanup
+required_head()
+{
+	atf_set descr "require_signature makes an unsigned webhook a 401"
+	atf_set require.progs "curl python3 openssl"
+}
+required_body()
+{
+	start
+	tenant A
+	mkinteg "$A_TOKEN" crm '"configuration": {"require_signature": true}'
+	hook 401 crm "$INT_KEY" '{"a": 1}'
+	detail_is "Signature required"
+	signed_hook 200 crm "$INT_KEY" '{"a": 1}'
+	events_count 1
+}
+required_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case replay cleanup
+replay_head()
+{
+	atf_set descr "a signature is accepted once: 409 from Redis, and" \
+	    "from the database when Redis forgot it"
+	atf_set require.progs "curl python3 openssl redis-cli"
+}
+replay_body()
+{
+	start
+	tenant A
+	mkinteg "$A_TOKEN" crm
+	NOW=$(date +%s)
+	signed_hook 200 crm "$INT_KEY" '{"pay": 1}' "$NOW"
+	signed_hook 409 crm "$INT_KEY" '{"pay": 1}' "$NOW"
+	detail_is "Duplicate delivery"
+	events_count 1
+	[ "$(redis-cli -s "$AUTHD_REDIS_SOCKET" --scan \
+	    --pattern "authd:webhook:$INT_ID:*" | grep -c .)" = 1 ] ||
+	    atf_fail "no replay key in Redis"
+	redis-cli -s "$AUTHD_REDIS_SOCKET" --scan \
+	    --pattern "authd:webhook:$INT_ID:*" |
+	    xargs redis-cli -s "$AUTHD_REDIS_SOCKET" DEL >/dev/null
+	signed_hook 409 crm "$INT_KEY" '{"pay": 1}' "$NOW"
+	detail_is "Duplicate delivery"
+	events_count 1
+	# Another timestamp is another signature.
+	signed_hook 200 crm "$INT_KEY" '{"pay": 1}' $((NOW + 1))
+	events_count 2
+}
+replay_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case invalid_json cleanup
+invalid_json_head()
+{
+	atf_set descr "a body that is not JSON is a 400 after the signature" \
+	    "checks; nothing is stored"
+	atf_set require.progs "curl python3 openssl"
+}
+invalid_json_body()
+{
+	start
+	tenant A
+	mkinteg "$A_TOKEN" crm
+	for b in 'not json' '{"a": }' '' '{"a": "\u0000"}'; do
+		hook 400 crm "$INT_KEY" "$b"
+		detail_is "Invalid JSON payload"
+	done
+	signed_hook 400 crm "$INT_KEY" '{"a": '
+	detail_is "Invalid JSON payload"
+	# A bad signature on a bad body: the signature is checked first.
+	hook 401 crm "$INT_KEY" '{"a": ' -H "X-Timestamp: $(date +%s)" \
+	    -H "X-Signature: sha256=$(printf '0%.0s' $(seq 64))"
+	detail_is "Invalid signature"
+	python3 -c 'print("[" * 3000 + "]" * 3000)' >deep.json
+	http_expect 400 POST "$AUTHD_URL/api/v1/webhooks/crm" \
+	    -H "X-API-Key: $INT_KEY" --data-binary @deep.json
+	detail_is "Invalid JSON payload"
+	events_count 0
+}
+invalid_json_cleanup()
+{
+	authd_cleanup
+}
+
+# --- outbound ----------------------------------------------------------
+
+atf_test_case outbound cleanup
+outbound_head()
+{
+	atf_set descr "a subscribed integration receives the event, signed;" \
+	    "others and other event types do not"
+	atf_set require.progs "curl python3 openssl"
+}
+outbound_body()
+{
+	start callback_conf
+	tenant A
+	receiver 0
+	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"user.created\", \"login.failed\"]"
+	printf '%s\n' "$INT_SECRET" >recv/secret
+	# Subscribed to another event, and inactive: no delivery.
+	api 200 "$A_TOKEN" POST /api/v1/integrations/ "{\"name\": \"o\",
+	    \"integration_type\": \"crm\", \"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"user.deleted\"]}"
+	api 200 "$A_TOKEN" POST /api/v1/integrations/ "{\"name\": \"p\",
+	    \"integration_type\": \"crm\", \"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"user.created\"], \"is_active\": false}"
+	sql_expect 1 "SELECT authd_enqueue_event($A_CID, 'user.created',
+	    '{\"user\": {\"id\": 7}}')"
+	sql_expect 0 "SELECT authd_enqueue_event($A_CID, 'password.changed',
+	    '{}')"
+	received 1
+	delivery_is delivered 1
+	request 1
+	A_CID=$A_CID json_check request.json 'j["sig_ok"] is True and
+	    j["status"] == 200 and j["path"] == "/hook" and
+	    j["content_type"] == "application/json" and
+	    j["event_id"] == j["body"]["id"] and
+	    set(j["body"]) == {"id", "type", "created_at", "company_id",
+	    "data"} and j["body"]["type"] == "user.created" and
+	    j["body"]["company_id"] == int(__import__("os").environ["A_CID"])
+	    and j["body"]["data"] == {"user": {"id": 7}} and
+	    re.fullmatch(r"[0-9a-f-]{36}", j["body"]["id"]) and
+	    abs(int(j["timestamp"]) - __import__("time").time()) < 60'
+	api 200 "$A_TOKEN" GET "/api/v1/integrations/$INT_ID/deliveries"
+	header_is X-Total-Count 1
+	json_check http.body 'len(j) == 1 and set(j[0]) == {"id", "event_id",
+	    "event_type", "status", "attempts", "last_status_code",
+	    "last_error", "next_attempt_at", "created_at", "delivered_at"} and
+	    j[0]["status"] == "delivered" and j[0]["attempts"] == 1 and
+	    j[0]["last_status_code"] == 200 and j[0]["last_error"] is None and
+	    j[0]["event_type"] == "user.created" and
+	    j[0]["delivered_at"] is not None'
+	sleep 2
+	received 1
+	[ "$(grep -c . recv/requests.jsonl)" = 1 ] ||
+	    atf_fail "the event was delivered more than once"
+}
+outbound_cleanup()
+{
+	receiver_stop
+	authd_cleanup
+}
+
+atf_test_case retries cleanup
+retries_head()
+{
+	atf_set descr "a receiver that fails twice gets the event on the" \
+	    "third attempt, each attempt recorded"
+	atf_set require.progs "curl python3 openssl"
+}
+retries_body()
+{
+	start callback_conf
+	tenant A
+	receiver 2
+	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"login.failed\"]"
+	printf '%s\n' "$INT_SECRET" >recv/secret
+	sql_expect 1 "SELECT authd_enqueue_event($A_CID, 'login.failed',
+	    '{\"username\": \"x\"}')"
+	received 1
+	wait_until 10 delivery_state pending 1 ||
+	    atf_fail "the first failure was not recorded"
+	sql_expect "500|HTTP 500" "SELECT last_status_code, last_error
+	    FROM webhook_deliveries WHERE integration_id = $INT_ID"
+	delivery_is delivered 3
+	received 3
+	for n in 1 2 3; do
+		request $n
+		json_check request.json 'j["sig_ok"] is True'
+	done
+	# One event, three attempts: the same id, each freshly signed.
+	python3 -c 'import json, sys
+r = [json.loads(l) for l in open("recv/requests.jsonl")]
+assert len({x["event_id"] for x in r}) == 1, r
+assert [x["status"] for x in r] == [500, 500, 200], r' ||
+	    atf_fail "the attempts differ"
+	sql_expect "200||t" "SELECT last_status_code, last_error,
+	    delivered_at IS NOT NULL FROM webhook_deliveries
+	    WHERE integration_id = $INT_ID"
+}
+retries_cleanup()
+{
+	receiver_stop
+	authd_cleanup
+}
+
+atf_test_case gives_up cleanup
+gives_up_head()
+{
+	atf_set descr "after the configured attempts a delivery fails"
+	atf_set require.progs "curl python3 openssl"
+}
+gives_up_body()
+{
+	CB_ATTEMPTS=2
+	start callback_conf
+	tenant A
+	receiver 100
+	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"user.deleted\"]"
+	sql_expect 1 "SELECT authd_enqueue_event($A_CID, 'user.deleted', '{}')"
+	delivery_is failed 2
+	sleep 3
+	received 2
+	[ "$(grep -c . recv/requests.jsonl)" = 2 ] ||
+	    atf_fail "attempts after the last one"
+	api 200 "$A_TOKEN" GET "/api/v1/integrations/$INT_ID/deliveries"
+	json_check http.body 'j[0]["status"] == "failed" and
+	    j[0]["attempts"] == 2 and j[0]["last_error"] == "HTTP 500" and
+	    j[0]["delivered_at"] is None'
+}
+gives_up_cleanup()
+{
+	receiver_stop
+	authd_cleanup
+}
+
+atf_test_case restart cleanup
+restart_head()
+{
+	atf_set descr "a delivery survives a restart of authd between two" \
+	    "attempts"
+	atf_set require.progs "curl python3 openssl"
+}
+restart_body()
+{
+	CB_BACKOFF=4
+	start callback_conf
+	tenant A
+	receiver 1
+	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"session.revoked\"]"
+	printf '%s\n' "$INT_SECRET" >recv/secret
+	sql_expect 1 "SELECT authd_enqueue_event($A_CID, 'session.revoked',
+	    '{\"session_id\": 1}')"
+	received 1
+	wait_until 10 delivery_state pending 1 ||
+	    atf_fail "the first failure was not recorded"
+	authd_stop || atf_fail "authd did not stop"
+	# Due while no authd runs.
+	sleep 5
+	sql_expect "pending 1" "SELECT status || ' ' || attempts
+	    FROM webhook_deliveries WHERE integration_id = $INT_ID"
+	authd_start || atf_fail "authd did not start again"
+	delivery_is delivered 2
+	received 2
+	request 2
+	json_check request.json 'j["sig_ok"] is True and j["status"] == 200
+	    and j["body"]["data"] == {"session_id": 1}'
+}
+restart_cleanup()
+{
+	receiver_stop
+	authd_cleanup
+}
+
+one_attempt()
+{
+	echo "callback attempts 1" >>"$AUTHD_CONF_FILE"
+}
+
+atf_test_case private_refused cleanup
+private_refused_head()
+{
+	atf_set descr "without callback private, a delivery to a loopback" \
+	    "address is refused when connecting"
+	atf_set require.progs "curl python3"
+}
+private_refused_body()
+{
+	start one_attempt
+	tenant A
+	receiver 0
+	mkinteg "$A_TOKEN" crm '"events": ["user.created"]'
+	# Written behind the API's back, as a rebinding name would be.
+	sql "UPDATE integrations SET callback_url = '$RECV_URL'
+	    WHERE id = $INT_ID"
+	sql_expect 1 "SELECT authd_enqueue_event($A_CID, 'user.created', '{}')"
+	delivery_is failed 1
+	sql_expect "Callback address refused" "SELECT last_error
+	    FROM webhook_deliveries WHERE integration_id = $INT_ID"
+	[ ! -f recv/requests.jsonl ] || atf_fail "the receiver was called"
+}
+private_refused_cleanup()
+{
+	receiver_stop
+	authd_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case unsigned
+	atf_add_test_case bad_keys
+	atf_add_test_case wrong_type
+	atf_add_test_case signatures
+	atf_add_test_case required
+	atf_add_test_case replay
+	atf_add_test_case invalid_json
+	atf_add_test_case outbound
+	atf_add_test_case retries
+	atf_add_test_case gives_up
+	atf_add_test_case restart
+	atf_add_test_case private_refused
+}
