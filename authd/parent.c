@@ -473,8 +473,8 @@ parent_reload(char *err, size_t errlen)
 	int			 i;
 
 	if (config_parse(parent_conf.c_file, &nconf) == -1) {
-		snprintf(err, errlen, "%s: configuration has errors, "
-		    "keeping the running one", parent_conf.c_file);
+		snprintf(err, errlen, "%skeeping the running configuration",
+		    config_errors());
 		return (-1);
 	}
 	if (token_keyset_load(nconf.c_keydir, nconf.c_alg, 1, &nkeys, err,

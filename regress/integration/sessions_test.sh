@@ -315,13 +315,7 @@ not_admin_body()
 	session_active "$ADM_SID" t
 	works "$ADM"
 	# A role with sessions:read opens the list, of the own company only.
-	sql "WITH r AS (INSERT INTO roles (company_id, name)
-	    VALUES ($ROOT_CID, 'auditor_$(rand)') RETURNING id),
-	    g AS (INSERT INTO role_permissions (role_id, permission_id,
-	    company_id) SELECT r.id, p.id, $ROOT_CID FROM r, permissions p
-	    WHERE p.name = 'sessions:read' AND p.company_id IS NULL)
-	    INSERT INTO user_roles (user_id, role_id, company_id)
-	    SELECT $NEW_UID, r.id, $ROOT_CID FROM r"
+	grant sessions:read
 	list "$ACCESS" /api/v1/sessions/
 	json_check http.body "$ADM_SID in [s['id'] for s in j]"
 	bearer 403 "$ACCESS" DELETE "/api/v1/sessions/$ADM_SID"
@@ -329,6 +323,55 @@ not_admin_body()
 	works "$ADM"
 }
 not_admin_cleanup()
+{
+	authd_cleanup
+}
+
+# grant PERMISSION: gives user NEW_UID of the root company a new role
+# holding PERMISSION.
+grant()
+{
+	sql "WITH r AS (INSERT INTO roles (company_id, name)
+	    VALUES ($ROOT_CID, 'granted_$(rand)') RETURNING id),
+	    g AS (INSERT INTO role_permissions (role_id, permission_id,
+	    company_id) SELECT r.id, p.id, $ROOT_CID FROM r, permissions p
+	    WHERE p.name = '$1' AND p.company_id IS NULL)
+	    INSERT INTO user_roles (user_id, role_id, company_id)
+	    SELECT $NEW_UID, r.id, $ROOT_CID FROM r"
+}
+
+atf_test_case permission_scope cleanup
+permission_scope_head()
+{
+	atf_set descr "sessions:read and sessions:delete through a role act in" \
+	    "the holder's company only, also in the root company"
+}
+permission_scope_body()
+{
+	start
+	mkcompany
+	mkuser Outsider "$NEW_CID"
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	OUT=$ACCESS
+	OUT_SID=$SID
+	login_admin
+	ADM_SID=$SID
+	# A root-company user who is not a superuser.
+	mkuser Operator
+	grant sessions:read
+	grant sessions:delete
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	list "$ACCESS" "/api/v1/sessions/?limit=1000"
+	json_check http.body "$ADM_SID in [s['id'] for s in j] and
+	    $OUT_SID not in [s['id'] for s in j]"
+	list "$ACCESS" "/api/v1/sessions/?company_id=$NEW_CID"
+	json_check http.body "$OUT_SID not in [s['id'] for s in j]"
+	bearer 404 "$ACCESS" DELETE "/api/v1/sessions/$OUT_SID"
+	detail_is "Session not found"
+	session_active "$OUT_SID" t
+	works "$OUT"
+}
+permission_scope_cleanup()
 {
 	authd_cleanup
 }
@@ -556,6 +599,7 @@ atf_init_test_cases()
 	atf_add_test_case admin_list
 	atf_add_test_case admin_revoke
 	atf_add_test_case not_admin
+	atf_add_test_case permission_scope
 	atf_add_test_case company_scope
 	atf_add_test_case redis_stopped
 	atf_add_test_case redis_flushed

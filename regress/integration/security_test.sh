@@ -1,0 +1,372 @@
+#! /usr/bin/env atf-sh
+# Account security over real HTTP: TOTP two-factor login (codes computed
+# by oathtool, an independent implementation), brute-force lockout, rate
+# limits with Redis and without it, CORS and the /metrics allow list.
+
+. "$(atf_get_srcdir)/../lib.sh"
+. "$(atf_get_srcdir)/lib/authtest.sh"
+
+start()
+{
+	require_env
+	authd_setup || atf_fail "authd_setup failed"
+	if [ $# -gt 0 ]; then
+		"$@"
+	fi
+	authd_start || atf_fail "authd did not start (its log is on stderr)"
+}
+
+# Appends lines to the config of the daemon about to start.
+conf_append()
+{
+	printf '%s\n' "$@" >>"$AUTHD_CONF_FILE"
+}
+
+totp()
+{
+	oathtool --totp -b "$1"
+}
+
+# Waits for the next 30-second TOTP step, so that a new code is new.
+next_step()
+{
+	local s
+	s=$(( 30 - $(date +%s) % 30 ))
+	sleep "$s"
+}
+
+atf_test_case twofactor cleanup
+twofactor_head()
+{
+	atf_set descr "TOTP: setup, enable, login with code, replay, " \
+	    "recovery code once, disable (RFC 6238, ASVS 6.5)"
+	atf_set timeout 150
+}
+twofactor_body()
+{
+	local secret code rc
+	start
+	mkuser tfa
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	bearer 200 "$ACCESS" POST /api/v1/users/me/2fa/setup
+	header_is Cache-Control no-store
+	jget secret http.body 'j["secret"]'
+	json_check http.body 'j["otpauth_url"].startswith("otpauth://totp/") and
+	    "secret=" + j["secret"] in j["otpauth_url"] and
+	    len(j["secret"]) == 32'
+	sql_expect t "SELECT two_factor_pending_sealed IS NOT NULL AND
+	    position(convert_to('$secret', 'UTF8') in
+	    two_factor_pending_sealed) = 0 FROM users WHERE id = $NEW_UID"
+	bearer 400 "$ACCESS" POST /api/v1/users/me/2fa/enable \
+	    -H 'Content-Type: application/json' --data '{"code": "000000"}'
+	detail_is "Invalid two-factor code"
+	code=$(totp "$secret")
+	bearer 200 "$ACCESS" POST /api/v1/users/me/2fa/enable \
+	    -H 'Content-Type: application/json' --data "{\"code\": \"$code\"}"
+	json_check http.body 'len(j["recovery_codes"]) == 10 and
+	    len(set(j["recovery_codes"])) == 10'
+	jget rc http.body 'j["recovery_codes"][0]'
+	sql_expect 10 "SELECT count(*) FROM user_recovery_codes
+	    WHERE user_id = $NEW_UID AND used_at IS NULL"
+
+	# The password alone is not enough, nor a wrong code, nor the
+	# code already used to enable.
+	http_expect 401 POST "$(base)/api/v1/auth/login" \
+	    --data-urlencode "username=$NEW_USER" \
+	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD"
+	detail_is "Two-factor code required"
+	http_expect 401 POST "$(base)/api/v1/auth/login" \
+	    --data-urlencode "username=$NEW_USER" \
+	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD" \
+	    --data-urlencode "totp_code=123456"
+	detail_is "Invalid two-factor code"
+	http_expect 401 POST "$(base)/api/v1/auth/login" \
+	    --data-urlencode "username=$NEW_USER" \
+	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD" \
+	    --data-urlencode "totp_code=$code"
+	detail_is "Invalid two-factor code"
+
+	# A recovery code works once.
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" --data-urlencode \
+	    "totp_code=$rc"
+	http_expect 401 POST "$(base)/api/v1/auth/login" \
+	    --data-urlencode "username=$NEW_USER" \
+	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD" \
+	    --data-urlencode "totp_code=$rc"
+
+	# A fresh code works once, also in JSON.
+	next_step
+	code=$(totp "$secret")
+	http_json POST "$(base)/api/v1/auth/login" "$(jsonobj username \
+	    "$NEW_USER" password "$AUTHD_ADMIN_PASSWORD" totp_code "$code")" \
+	    >/dev/null
+	[ "$(cat http.status)" = 200 ] || atf_fail "login with TOTP failed"
+	jget ACCESS http.body 'j["access_token"]'
+	http_json POST "$(base)/api/v1/auth/login" "$(jsonobj username \
+	    "$NEW_USER" password "$AUTHD_ADMIN_PASSWORD" totp_code "$code")" \
+	    >/dev/null
+	[ "$(cat http.status)" = 401 ] || atf_fail "a TOTP code was replayed"
+
+	# Disabling needs the password and a new code.
+	bearer 400 "$ACCESS" POST /api/v1/users/me/2fa/disable \
+	    -H 'Content-Type: application/json' \
+	    --data "$(jsonobj password wrong code "$code")"
+	detail_is "Incorrect password or code"
+	next_step
+	code=$(totp "$secret")
+	bearer 200 "$ACCESS" POST /api/v1/users/me/2fa/disable \
+	    -H 'Content-Type: application/json' \
+	    --data "$(jsonobj password "$AUTHD_ADMIN_PASSWORD" code "$code")"
+	sql_expect "f|t|0" "SELECT two_factor_enabled,
+	    two_factor_secret_sealed IS NULL, (SELECT count(*) FROM
+	    user_recovery_codes WHERE user_id = $NEW_UID) FROM users
+	    WHERE id = $NEW_UID"
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+}
+twofactor_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case lockout cleanup
+lockout_head()
+{
+	atf_set descr "N failures lock the account; the right password is " \
+	    "refused while locked; the lock ends (ASVS 6.3.1, RFC 6585 4)"
+}
+lockout_body()
+{
+	local i
+	start conf_append "limits {" "lockout 3 failures window 900 time 2" \
+	    "}"
+	mkuser lock
+	for i in 1 2 3; do
+		http_expect 401 POST "$(base)/api/v1/auth/login" \
+		    --data-urlencode "username=$NEW_USER" \
+		    --data-urlencode "password=wrong$i"
+	done
+	http_expect 429 POST "$(base)/api/v1/auth/login" \
+	    --data-urlencode "username=$NEW_USER" \
+	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD"
+	detail_is "Too many login attempts"
+	grep -qi '^Retry-After: [0-9]' http.headers ||
+	    atf_fail "429 without Retry-After"
+	# Another account from the same address is not locked.
+	login_admin
+	sleep 3
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+}
+lockout_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case lockout_parallel cleanup
+lockout_parallel_head()
+{
+	atf_set descr "20 parallel wrong logins: at most N are evaluated " \
+	    "(CVE-2024-4629)"
+}
+lockout_parallel_body()
+{
+	local i n
+	start conf_append "limits {" "lockout 3 failures window 900 time 60" \
+	    "}"
+	mkuser race
+	for i in $(seq 20); do
+		curl -s -o /dev/null -w '%{http_code}\n' -X POST \
+		    "$(base)/api/v1/auth/login" \
+		    --data-urlencode "username=$NEW_USER" \
+		    --data-urlencode "password=wrong$i" >>codes &
+	done
+	wait
+	n=$(grep -c '^401$' codes)
+	[ "$n" -le 3 ] || atf_fail "$n wrong passwords were evaluated"
+	[ "$(grep -c '^429$' codes)" -eq $((20 - n)) ] ||
+	    atf_fail "$(oneline "codes:" $(sort codes | uniq -c))"
+	sql_expect "$n" "SELECT count(*) FROM login_history
+	    WHERE user_id = $NEW_UID AND reason = 'bad password'"
+}
+lockout_parallel_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case rate_limit cleanup
+rate_limit_head()
+{
+	atf_set descr "per-address limit: 429 with Retry-After and RateLimit " \
+	    "headers (RFC 6585 4)"
+}
+rate_limit_body()
+{
+	local i
+	start conf_append "limits {" "rate 5" "}"
+	for i in 1 2 3 4 5; do
+		http_expect 404 GET "$(base)/api/v1/nothing-$i"
+	done
+	grep -qi '^RateLimit-Limit: 5' http.headers ||
+	    atf_fail "no RateLimit-Limit header"
+	grep -qi '^RateLimit-Remaining: 0' http.headers ||
+	    atf_fail "no RateLimit-Remaining header"
+	http_expect 429 GET "$(base)/api/v1/nothing"
+	detail_is "Rate limit exceeded"
+	grep -qi '^Retry-After: [0-9]' http.headers ||
+	    atf_fail "429 without Retry-After"
+	# Health checks are not counted.
+	http_expect 200 GET "$(base)/health/db"
+}
+rate_limit_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case redis_down_limits cleanup
+redis_down_limits_head()
+{
+	atf_set descr "with Redis down, limits and lockout hold in memory; " \
+	    "logins still work"
+}
+redis_down_limits_body()
+{
+	local dir i
+	require_env
+	dir=$(mktemp -d "$AUTHD_TEST_DIR/redis.XXXXXX")
+	chmod 0777 "$dir"
+	echo "$dir" >redis.dir
+	redis_init "$dir" && redis_start "$dir" ||
+	    atf_fail "cannot start a private Redis"
+	start conf_append "redis socket \"$dir/redis.sock\"" "limits {" \
+	    "lockout 3 failures window 900 time 60" "}"
+	mkuser nored
+	redis_stop "$dir"
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	# Each worker counts alone: two workers, so at most 2 * 3 failures.
+	for i in $(seq 8); do
+		http "POST" "$(base)/api/v1/auth/login" \
+		    --data-urlencode "username=$NEW_USER" \
+		    --data-urlencode "password=wrong$i" >>codes
+	done
+	grep -q '^429$' codes || atf_fail "no lockout without Redis"
+	http_expect 503 GET "$(base)/health/redis"
+}
+redis_down_limits_cleanup()
+{
+	authd_cleanup
+	[ -f redis.dir ] && redis_stop "$(cat redis.dir)"
+	return 0
+}
+
+atf_test_case cors cleanup
+cors_head()
+{
+	atf_set descr "CORS: configured origins only, exact match, never * " \
+	    "with credentials (ASVS 14.5.3)"
+}
+cors_body()
+{
+	local o
+	start conf_append 'cors origin "https://app.allowed.example"'
+	http_expect 204 OPTIONS "$(base)/api/v1/auth/login" \
+	    -H 'Origin: https://app.allowed.example' \
+	    -H 'Access-Control-Request-Method: POST' \
+	    -H 'Access-Control-Request-Headers: authorization,content-type'
+	header_is Access-Control-Allow-Origin https://app.allowed.example
+	header_is Access-Control-Allow-Credentials true
+	header_is Vary Origin
+	grep -qi '^Access-Control-Allow-Methods:.*POST' http.headers ||
+	    atf_fail "no POST in Access-Control-Allow-Methods"
+	grep -qi '^Access-Control-Max-Age: 600' http.headers ||
+	    atf_fail "no Access-Control-Max-Age"
+	for o in https://evil.example null \
+	    https://app.allowed.example.evil.example \
+	    https://evilapp.allowed.example http://app.allowed.example; do
+		http_expect 204 OPTIONS "$(base)/api/v1/auth/login" \
+		    -H "Origin: $o" -H 'Access-Control-Request-Method: POST'
+		no_header Access-Control-Allow-Origin
+		http_expect 200 GET "$(base)/" -H "Origin: $o"
+		no_header Access-Control-Allow-Origin
+	done
+	http_expect 200 GET "$(base)/" -H 'Origin: https://app.allowed.example'
+	header_is Access-Control-Allow-Origin https://app.allowed.example
+	if grep -qi '^Access-Control-Allow-Origin: \*' http.headers; then
+		atf_fail "wildcard origin"
+	fi
+	http_expect 404 OPTIONS "$(base)/api/v1/no-such-route"
+}
+cors_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case metrics cleanup
+metrics_head()
+{
+	atf_set descr "/metrics: Prometheus text for allowed addresses only"
+}
+metrics_body()
+{
+	start
+	http_expect 200 GET "$(base)/"
+	login_admin
+	sleep 1.5
+	http_expect 200 GET "$(base)/metrics"
+	grep -qi '^Content-Type: text/plain; version=0.0.4' http.headers ||
+	    atf_fail "not the Prometheus text format"
+	python3 - http.body <<'PY' || atf_fail "metrics do not parse"
+import re, sys
+text = open(sys.argv[1]).read()
+sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*'
+    r'="([^"\\]|\\.)*",?)*\})? (-?[0-9.e+]+|\+Inf|NaN)$')
+families, seen, current = {}, set(), None
+for line in text.splitlines():
+    if line.startswith("# TYPE "):
+        name, kind = line.split()[2:4]
+        assert name not in families, "TYPE twice: " + name
+        families[name] = kind
+        current = name
+        continue
+    if line.startswith("#") or not line:
+        continue
+    m = sample.match(line)
+    assert m, "bad line: " + line
+    base = re.sub(r'_(bucket|sum|count)$', '', m.group(1))
+    name = m.group(1) if m.group(1) in families else base
+    assert name in families, "no TYPE for " + line
+    assert name == current, "family not grouped: " + line
+assert 'authd_http_requests_total{method="POST",route="/api/v1/auth/login",code="2xx"}' in text
+assert "authd_sessions_created_total" in text
+PY
+}
+metrics_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case metrics_hidden cleanup
+metrics_hidden_head()
+{
+	atf_set descr "/metrics answers 404 to addresses not listed"
+}
+metrics_hidden_body()
+{
+	start conf_append "metrics from 10.0.0.0/8"
+	http_expect 404 GET "$(base)/metrics"
+	detail_is "Not Found"
+}
+metrics_hidden_cleanup()
+{
+	authd_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case twofactor
+	atf_add_test_case lockout
+	atf_add_test_case lockout_parallel
+	atf_add_test_case rate_limit
+	atf_add_test_case redis_down_limits
+	atf_add_test_case cors
+	atf_add_test_case metrics
+	atf_add_test_case metrics_hidden
+}
