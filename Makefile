@@ -34,7 +34,7 @@ UNIT_SRCS =	$(wildcard regress/unit/t_*.c)
 UNIT_PROGS =	$(UNIT_SRCS:.c=)
 HEADERS =	$(wildcard libauth/*.h authd/*.h authctl/*.h)
 
-.PHONY: all deps test run install uninstall clean lint bench fuzz
+.PHONY: all deps test run install uninstall clean lint bench fuzz FORCE
 
 all: deps authd/authd authctl/authctl $(UNIT_PROGS) regress/bench/hashbench
 
@@ -82,21 +82,56 @@ lint: all
 	    -i libauth/parse.c libauth authd authctl
 	mandoc -Tlint -Wwarning man/*.[0-9]
 
-install: all
+# The SQL directory is compiled into authctl: db.o is rebuilt when the
+# PREFIX of this run differs from the one it was built with.
+build/sqldir: FORCE
+	@mkdir -p build
+	@echo '$(SHAREDIR)/sql' | cmp -s - $@ || echo '$(SHAREDIR)/sql' >$@
+
+authctl/db.o: build/sqldir
+
+FORCE:
+
+# install: the programs, the pages, the SQL files, the example
+# configuration and the systemd unit under DESTDIR$(PREFIX); the key
+# directory (0700) under DESTDIR$(SYSCONFDIR).  As root without DESTDIR,
+# also the system user the daemon's children run as.
+AUTHD_USER ?=	_authd
+UNITDIR ?=	$(PREFIX)/lib/systemd/system
+MAN5 =		$(wildcard man/*.5)
+MAN7 =		$(wildcard man/*.7)
+MAN8 =		$(wildcard man/*.8)
+
+install: authd/authd authctl/authctl
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(SHAREDIR)/sql $(DESTDIR)$(SHAREDIR)/examples
+	    $(DESTDIR)$(SHAREDIR)/sql $(DESTDIR)$(SHAREDIR)/examples \
+	    $(DESTDIR)$(UNITDIR)
 	install -m 0755 authd/authd authctl/authctl $(DESTDIR)$(BINDIR)
-	for f in man/*.5; do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man5; done
-	for f in man/*.8; do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man8; done
-	-for f in man/*.7; do install -m 0644 $$f $(DESTDIR)$(MANDIR)/man7; done
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
+	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7)
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 sql/*.sql $(DESTDIR)$(SHAREDIR)/sql
 	install -m 0644 etc/authd.conf $(DESTDIR)$(SHAREDIR)/examples
+	sed 's|/usr/local/sbin/|$(BINDIR)/|g' etc/authd.service \
+	    >$(DESTDIR)$(UNITDIR)/authd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/authd.service
+	install -d -m 0700 $(DESTDIR)$(SYSCONFDIR)/authd/keys
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && \
+	    ! getent passwd $(AUTHD_USER) >/dev/null; then \
+		echo "useradd -r -M -s /usr/sbin/nologin $(AUTHD_USER)"; \
+		useradd -r -M -d /nonexistent -s /usr/sbin/nologin \
+		    $(AUTHD_USER); \
+	fi
 
+# The key directory and the user stay: they hold what cannot be made
+# again (the signing keys) or may own files elsewhere.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/authd $(DESTDIR)$(BINDIR)/authctl
-	rm -f $(DESTDIR)$(MANDIR)/man5/authd.conf.5 \
-	    $(DESTDIR)$(MANDIR)/man8/authd.8 $(DESTDIR)$(MANDIR)/man8/authctl.8
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8)))
+	rm -f $(DESTDIR)$(UNITDIR)/authd.service
 	rm -rf $(DESTDIR)$(SHAREDIR)
 
 clean:

@@ -114,6 +114,29 @@ ctl_reload(struct ctl_ctx *cc)
 	return (rv);
 }
 
+static int
+ctl_log(struct ctl_ctx *cc, uint32_t verbose)
+{
+	int	 rv;
+
+	if ((rv = ctl_simple(cc, IMSG_CTL_LOG_VERBOSE, &verbose,
+	    sizeof(verbose))) == AUTHCTL_EXIT_OK && !cc->cc_json)
+		printf("logging %s\n", verbose ? "verbose" : "brief");
+	return (rv);
+}
+
+int
+ctl_log_verbose(struct ctl_ctx *cc)
+{
+	return (ctl_log(cc, 1));
+}
+
+int
+ctl_log_brief(struct ctl_ctx *cc)
+{
+	return (ctl_log(cc, 0));
+}
+
 static void
 ctl_uptime(int64_t started, char *buf, size_t len)
 {
@@ -124,9 +147,30 @@ ctl_uptime(int64_t started, char *buf, size_t len)
 	    (long long)(s % 60));
 }
 
-static void
-ctl_print_proc(const struct ctl_proc *cp, json_t *procs)
+/* How many workers see PostgreSQL and Redis. */
+struct ctl_backends {
+	unsigned int	 cb_workers;
+	unsigned int	 cb_db;
+	unsigned int	 cb_redis;
+};
+
+static const char *
+ctl_backend_state(unsigned int up, unsigned int of)
 {
+	if (of == 0)
+		return ("unknown");
+	return (up == of ? "up" : up == 0 ? "down" : "partial");
+}
+
+static void
+ctl_print_proc(const struct ctl_proc *cp, json_t *procs,
+    struct ctl_backends *cb)
+{
+	if (cp->cp_role == PROC_WORKER && cp->cp_pid > 0) {
+		cb->cb_workers++;
+		cb->cb_db += cp->cp_stats.ps_db_up != 0;
+		cb->cb_redis += cp->cp_stats.ps_redis_up != 0;
+	}
 	if (procs != NULL) {
 		json_array_append_new(procs, json_pack("{s:s,s:i,s:i,s:i,"
 		    "s:I,s:I,s:i,s:b,s:b}", "role", cp->cp_title,
@@ -147,7 +191,46 @@ ctl_print_proc(const struct ctl_proc *cp, json_t *procs)
 		    cp->cp_stats.ps_queue,
 		    cp->cp_stats.ps_db_up ? "up" : "down",
 		    cp->cp_stats.ps_redis_up ? "up" : "down");
+	else if (cp->cp_role == PROC_KEYHOLDER)
+		printf("  queue %u", cp->cp_stats.ps_queue);
 	printf("\n");
+}
+
+static void
+ctl_print_status(struct ctl_status *cs, json_t *procs,
+    const struct ctl_backends *cb)
+{
+	json_t	*o;
+	char	 up[32];
+
+	cs->cs_version[sizeof(cs->cs_version) - 1] = '\0';
+	ctl_uptime(cs->cs_started, up, sizeof(up));
+	if (procs == NULL) {
+		printf("authd %s, up %s, %u workers, %u keyholders, "
+		    "%llu reloads\n", cs->cs_version, up, cs->cs_workers,
+		    cs->cs_keyholders, (unsigned long long)cs->cs_reloads);
+		printf("database %s, redis %s (as %u workers see them)\n",
+		    ctl_backend_state(cb->cb_db, cb->cb_workers),
+		    ctl_backend_state(cb->cb_redis, cb->cb_workers),
+		    cb->cb_workers);
+		return;
+	}
+	o = json_pack("{s:s,s:I,s:s,s:i,s:i,s:I,s:s,s:s,s:O}",
+	    "version", cs->cs_version,
+	    "started", (json_int_t)cs->cs_started,
+	    "uptime", up, "workers", cs->cs_workers,
+	    "keyholders", cs->cs_keyholders,
+	    "reloads", (json_int_t)cs->cs_reloads,
+	    "database", ctl_backend_state(cb->cb_db, cb->cb_workers),
+	    "redis", ctl_backend_state(cb->cb_redis, cb->cb_workers),
+	    "processes", procs);
+	if (o == NULL) {
+		fprintf(stderr, "authctl: out of memory\n");
+		return;
+	}
+	json_dumpf(o, stdout, JSON_INDENT(2));
+	printf("\n");
+	json_decref(o);
 }
 
 int
@@ -157,18 +240,20 @@ ctl_show_status(struct ctl_ctx *cc)
 	struct ipc_msg		 msg;
 	struct ctl_proc		 cp;
 	struct ctl_status	 cs;
+	struct ctl_backends	 cb;
 	json_t			*procs = NULL;
-	char			 up[32];
 	int			 done = 0, rv = AUTHCTL_EXIT_ERROR;
 
+	memset(&cb, 0, sizeof(cb));
 	if (ctl_connect(cc, &ipc) == -1)
 		return (AUTHCTL_EXIT_ERROR);
 	if (ipc_compose(&ipc, IMSG_CTL_SHOW_STATUS, 1, -1, NULL, 0) == -1 ||
 	    ipc_flush(&ipc) == -1)
 		goto out;
-	if (cc->cc_json)
-		procs = json_array();
-	else
+	if (cc->cc_json) {
+		if ((procs = json_array()) == NULL)
+			goto out;
+	} else
 		printf("%-10s %5s %8s %8s %10s\n", "process", "index", "pid",
 		    "restarts", "requests");
 	while (!done && ctl_next(&ipc, &msg) == 0) {
@@ -176,31 +261,11 @@ ctl_show_status(struct ctl_ctx *cc)
 		    ipc_check_len(&msg, sizeof(cp)) == 0 &&
 		    ipc_get_data(&msg, &cp, sizeof(cp)) == 0) {
 			cp.cp_title[sizeof(cp.cp_title) - 1] = '\0';
-			ctl_print_proc(&cp, procs);
+			ctl_print_proc(&cp, procs, &cb);
 		} else if (msg.im_hdr.ih_type == IMSG_CTL_STATUS &&
 		    ipc_check_len(&msg, sizeof(cs)) == 0 &&
 		    ipc_get_data(&msg, &cs, sizeof(cs)) == 0) {
-			cs.cs_version[sizeof(cs.cs_version) - 1] = '\0';
-			ctl_uptime(cs.cs_started, up, sizeof(up));
-			if (procs != NULL) {
-				json_t	*o = json_pack("{s:s,s:I,s:s,s:i,s:i,"
-				    "s:I,s:o}", "version", cs.cs_version,
-				    "started", (json_int_t)cs.cs_started,
-				    "uptime", up, "workers", cs.cs_workers,
-				    "keyholders", cs.cs_keyholders,
-				    "reloads", (json_int_t)cs.cs_reloads,
-				    "processes", procs);
-
-				procs = NULL;
-				json_dumpf(o, stdout, JSON_INDENT(2));
-				printf("\n");
-				json_decref(o);
-			} else
-				printf("authd %s, up %s, %u workers, "
-				    "%u keyholders, %llu reloads\n",
-				    cs.cs_version, up, cs.cs_workers,
-				    cs.cs_keyholders,
-				    (unsigned long long)cs.cs_reloads);
+			ctl_print_status(&cs, procs, &cb);
 			done = 1;
 			rv = AUTHCTL_EXIT_OK;
 		} else

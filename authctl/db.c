@@ -34,7 +34,6 @@
 #endif
 
 #define DB_MIGRATION_MAX	(16 * 1024 * 1024)	/* bytes per file */
-#define DB_PEPPER_MAX		1024
 #define DB_PASSWORD_LEN		20
 
 #define DB_TIMESTAMP(col) \
@@ -116,7 +115,6 @@ static const char db_pw_lower[] = "abcdefghijklmnopqrstuvwxyz";
 static const char db_pw_digit[] = "0123456789";
 static const char db_pw_special[] = "!#%+,-.:=?@^_~";
 
-static PGconn	*db_connect(const struct ctl_ctx *);
 static int	 db_command(PGconn *, const char *);
 static PGresult	*db_query(PGconn *, const char *, int,
 		    const char *const *, ExecStatusType);
@@ -127,7 +125,6 @@ static int	 db_migrations_read(PGconn *, struct db_migrations *);
 static int	 db_migration_apply(PGconn *, struct db_migration *, int *);
 static char	*db_file_read(const char *);
 static const char *db_sqldir(void);
-static int	 db_pepper_read(const char *, uint8_t *, size_t *);
 static int	 db_password_generate(const struct authd_config *,
 		    const char *, const char *, char *, size_t);
 static int	 db_init_args(const struct ctl_ctx *, const char **,
@@ -148,7 +145,7 @@ db_sqldir(void)
 	return (AUTHD_SQLDIR);
 }
 
-static PGconn *
+PGconn *
 db_connect(const struct ctl_ctx *cc)
 {
 	const char	*keys[] = {
@@ -644,65 +641,6 @@ db_status(struct ctl_ctx *cc)
 }
 
 /*
- * Reads the pepper exactly as the daemon's parent does: the raw bytes
- * of the file, which must be a regular file of 1 to DB_PEPPER_MAX bytes
- * that neither group nor others may read.
- */
-static int
-db_pepper_read(const char *path, uint8_t *buf, size_t *len)
-{
-	struct stat	 st;
-	ssize_t		 n;
-	size_t		 off = 0;
-	int		 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		warn("pepper %s", path);
-		return (-1);
-	}
-	if (fstat(fd, &st) == -1) {
-		warn("pepper %s", path);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		warnx("pepper %s: not a regular file", path);
-		goto fail;
-	}
-	if (st.st_mode & (S_IRGRP | S_IROTH)) {
-		warnx("pepper %s: readable by group or others (mode %03o)",
-		    path, (unsigned int)(st.st_mode & 0777));
-		goto fail;
-	}
-	if (st.st_size < 1 || st.st_size > DB_PEPPER_MAX) {
-		warnx("pepper %s: must hold 1 to %d bytes", path,
-		    DB_PEPPER_MAX);
-		goto fail;
-	}
-	while (off < (size_t)st.st_size) {
-		n = read(fd, buf + off, (size_t)st.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				warnx("pepper %s: file shrank while read",
-				    path);
-			else
-				warn("pepper %s", path);
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	close(fd);
-	*len = off;
-	return (0);
-
- fail:
-	explicit_bzero(buf, off);
-	close(fd);
-	return (-1);
-}
-
-/*
  * Draws a password uniformly over the alphabet and keeps the first draw
  * that the policy accepts: one character of each class, and neither the
  * username nor the email's local part inside (compared without case).
@@ -989,41 +927,24 @@ db_init_print(const struct ctl_ctx *cc, const char *company,
 int
 db_init(struct ctl_ctx *cc)
 {
-	struct password_params	 pp;
 	PGconn			*conn = NULL;
 	const char		*company, *email, *username;
 	char			 password[PASSWORD_MAX];
 	char			 hash[PASSWORD_HASH_MAX];
 	char			 company_id[32], user_id[32];
-	uint8_t			 pepper[DB_PEPPER_MAX];
-	size_t			 pepperlen = 0;
 	int			 r, rv = AUTHCTL_EXIT_ERROR;
 
 	if (db_init_args(cc, &company, &email, &username) == -1)
 		return (AUTHCTL_EXIT_USAGE);
-	if (sodium_init() == -1 || password_init() == -1) {
+	if (sodium_init() == -1) {
 		warnx("libsodium initialisation failed");
 		return (AUTHCTL_EXIT_ERROR);
 	}
-	password_params_from_config(&pp, &cc->cc_conf);
-	if (cc->cc_conf.c_pepper[0] != '\0') {
-		if (db_pepper_read(cc->cc_conf.c_pepper, pepper,
-		    &pepperlen) == -1)
-			return (AUTHCTL_EXIT_ERROR);
-		pp.pp_pepper = pepper;
-		pp.pp_pepperlen = pepperlen;
-	}
-
 	if (db_password_generate(&cc->cc_conf, username, email, password,
 	    sizeof(password)) == -1)
 		goto done;
-	if (password_hash(&pp, password, hash, sizeof(hash)) == -1) {
-		warnx("password hashing failed");
+	if (pw_hash(&cc->cc_conf, password, hash, sizeof(hash)) == -1)
 		goto done;
-	}
-	explicit_bzero(pepper, sizeof(pepper));
-	pp.pp_pepper = NULL;
-	pp.pp_pepperlen = 0;
 
 	if ((conn = db_connect(cc)) == NULL)
 		goto done;
@@ -1044,7 +965,6 @@ db_init(struct ctl_ctx *cc)
  done:
 	explicit_bzero(password, sizeof(password));
 	explicit_bzero(hash, sizeof(hash));
-	explicit_bzero(pepper, sizeof(pepper));
 	if (conn != NULL)
 		PQfinish(conn);
 	return (rv);

@@ -11,8 +11,8 @@
  * for the user, never to the one submitted.
  *
  * A reset request answers 202 with the same body whether or not the
- * address is known, after the same query; the mail is queued after the
- * answer is sent, so building it does not make a known address slower.
+ * address is known, before the query that finds the user runs, so that
+ * neither the query nor the mail makes a known address slower.
  */
 #include <sys/types.h>
 
@@ -77,6 +77,7 @@
 struct account {
 	struct http_req		*ac_hr;
 	json_t			*ac_body;
+	char			 ac_reqid[40];	/* for the log, ac_hr gone */
 	int64_t			 ac_uid;
 	enum mail_template	 ac_template;
 	char			 ac_token[ACCOUNT_TOKEN_LEN + 1];
@@ -216,40 +217,40 @@ account_mail_link(enum mail_template t, const char *to,
 /* --- POST /api/v1/auth/password-reset-request ---------------------- */
 
 /*
- * Known or not, the address gets the same answer after the same query;
- * the mail is queued once the answer has gone.  res stays valid until
- * this callback returns, after http_reply() freed the request.
+ * The token was issued (one row) or the address is unknown.  The client
+ * has had its answer already.
  */
 static void
 account_reset_issued(PGresult *res, void *arg)
 {
 	struct account	*ac = arg;
-	struct http_req	*hr = ac->ac_hr;
 	char		 link[ACCOUNT_LINK_MAX];
-	int		 found;
 
-	if (!db_ok(res)) {
-		http_db_result(hr, res);
-		return;
-	}
-	found = PQntuples(res) == 1;
-	link[0] = '\0';
-	if (found) {
+	if (!db_ok(res))
+		log_warnx("request %s: password reset not issued: %s",
+		    ac->ac_reqid, res == NULL ? "database unavailable" :
+		    PQresultErrorMessage(res));
+	else if (PQntuples(res) == 1) {
 		account_link(link, sizeof(link), "reset-password",
 		    ac->ac_token);
 		log_info("request %s: password reset requested for user %s",
-		    hr->hr_reqid, PQgetvalue(res, 0, 0));
-	} else
-		log_info("request %s: password reset requested for an "
-		    "unknown or inactive address", hr->hr_reqid);
-	http_reply(hr, 202, json_pack("{s:s}", "message",
-	    MSG_RESET_REQUESTED));
-	if (found)
+		    ac->ac_reqid, PQgetvalue(res, 0, 0));
 		account_mail_link(MAIL_PASSWORD_RESET, PQgetvalue(res, 0, 1),
 		    PQgetvalue(res, 0, 2), link);
-	sodium_memzero(link, sizeof(link));
+		sodium_memzero(link, sizeof(link));
+	} else
+		log_info("request %s: password reset requested for an "
+		    "unknown or inactive address", ac->ac_reqid);
+	account_free(ac);
 }
 
+/*
+ * Known or not, the address gets the same answer, and at once: the
+ * query that issues the token (or finds no user) runs after the answer
+ * has gone, so the time to answer says nothing about the address.  Only
+ * a database known to be down is answered otherwise (503), whatever the
+ * address.
+ */
 void
 api_account_reset_request(struct http_req *hr)
 {
@@ -260,6 +261,7 @@ api_account_reset_request(struct http_req *hr)
 	json_t		*body;
 	const char	*params[3];
 	char		 ttl[16];
+	int		 r;
 
 	if ((body = http_body_json(hr)) == NULL)
 		return;
@@ -267,16 +269,26 @@ api_account_reset_request(struct http_req *hr)
 		json_decref(body);
 		return;
 	}
-	if ((ac = account_new(hr, body)) == NULL)
+	if ((ac = calloc(1, sizeof(*ac))) == NULL) {
+		json_decref(body);
+		http_unavailable(hr);
 		return;
+	}
+	strlcpy(ac->ac_reqid, hr->hr_reqid, sizeof(ac->ac_reqid));
 	account_token_new(ac);
 	snprintf(ttl, sizeof(ttl), "%d", ACCOUNT_RESET_TTL);
 	params[0] = field_str(body, "email");
 	params[1] = ac->ac_hash;
 	params[2] = ttl;
-	if (db_query(RESET_ISSUE_SQL, 3, params, account_reset_issued,
-	    ac) == -1)
+	r = db_query(RESET_ISSUE_SQL, 3, params, account_reset_issued, ac);
+	json_decref(body);
+	if (r == -1) {
+		account_free(ac);
 		http_unavailable(hr);
+		return;
+	}
+	http_reply(hr, 202, json_pack("{s:s}", "message",
+	    MSG_RESET_REQUESTED));
 }
 
 /* --- POST /api/v1/auth/password-reset ------------------------------ */

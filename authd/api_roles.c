@@ -45,7 +45,8 @@
 #define ROLE_PERM_REMOVE_SQL	ROLE_CALL("authd_role_permission_remove")
 
 #define ROLE_CYCLE_MSG	"Value error, a role cannot be its own ancestor"
-#define ROLE_DUP_MSG	"The role with this name already exists in the system."
+#define ROLE_DUP_MSG \
+	"The role with this name already exists in the system."
 #define ROLE_DESC_MAX	1000
 
 /* The state of a write, for its callback. */

@@ -29,7 +29,8 @@
 #define USERS_FULL_NAME_MAX	255
 #define USERS_ROLE_IDS_MAX	100
 
-#define MSG_DUP_EMAIL	"The user with this email already exists in the system."
+#define MSG_DUP_EMAIL \
+	"The user with this email already exists in the system."
 #define MSG_DUP_USERNAME \
 	"The user with this username already exists in the system."
 #define MSG_NO_PRIVILEGES	"The user doesn't have enough privileges"

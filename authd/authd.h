@@ -49,6 +49,7 @@ enum imsg_type {
 	IMSG_LISTEN,		/* fd; a listening socket, worker only */
 	IMSG_START,		/* empty: everything was sent, drop and run */
 	IMSG_STATS_REQ,		/* empty */
+	IMSG_LOG_VERBOSE,	/* u32 verbosity (authctl log) */
 
 	/* child -> parent */
 	IMSG_READY,		/* empty: privileges dropped, serving */
@@ -173,6 +174,7 @@ void		 keyholder_main(int index) __attribute__((noreturn));
 /* worker.c */
 void		 worker_main(int index) __attribute__((noreturn));
 int		 parent_reload(char *err, size_t errlen);
+void		 parent_log_verbose(int verbose);
 void		 parent_status(struct ipc_ev *, uint32_t peerid);
 
 /*
@@ -354,6 +356,9 @@ void		 api_users_roles(struct http_req *);
 void		 api_users_role_add(struct http_req *);
 void		 api_users_role_remove(struct http_req *);
 void		 api_users_logins(struct http_req *);
+
+/* api_lockout.c */
+void		 api_users_unlock(struct http_req *);
 
 /* mail.c: SMTP through libcurl, asynchronous, on the worker's loop. */
 enum mail_template {

@@ -133,8 +133,7 @@ control_command(struct control_conn *c, struct ipc_msg *msg)
 		if (ipc_get_u32(msg, &verbose) == -1 ||
 		    ipc_get_end(msg) == -1)
 			return (-1);
-		authd_verbose = verbose;
-		log_setverbose(verbose);
+		parent_log_verbose(verbose != 0);
 		ipc_ev_compose(&c->cc_iev, IMSG_CTL_OK, peerid, -1, NULL, 0);
 		break;
 	default:

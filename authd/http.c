@@ -111,6 +111,8 @@ static const struct route http_routes[] = {
 	    WHO_ADMIN, "roles:update", 0 },
 	{ GET, "/api/v1/users/{id}/login-history", api_users_logins,
 	    WHO_ADMIN, "users:read", 0 },
+	{ POST, "/api/v1/users/{id}/unlock", api_users_unlock, WHO_ADMIN,
+	    "users:update", 0 },
 
 	{ GET, "/api/v1/companies", api_companies_list, WHO_USER, NULL, 0 },
 	{ POST, "/api/v1/companies", api_companies_create, WHO_ADMIN, NULL,

@@ -460,12 +460,20 @@ kh_set_pepper(struct ipc_msg *msg)
 static int
 kh_parent_msg(struct ipc_msg *msg)
 {
+	uint32_t	 verbose;
+
 	switch (msg->im_hdr.ih_type) {
 	case IMSG_CONFIG:
 		if (ipc_check_len(msg, sizeof(kh_conf)) == -1 ||
 		    ipc_get_data(msg, &kh_conf, sizeof(kh_conf)) == -1)
 			return (-1);
 		kh_apply_config();
+		return (0);
+	case IMSG_LOG_VERBOSE:
+		if (ipc_get_u32(msg, &verbose) == -1 ||
+		    ipc_get_end(msg) == -1)
+			return (-1);
+		log_setverbose(verbose);
 		return (0);
 	case IMSG_KEY:
 		return (kh_add_key(msg));

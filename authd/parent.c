@@ -532,6 +532,34 @@ parent_reload(char *err, size_t errlen)
 	return (0);
 }
 
+/*
+ * authctl log verbose|brief: the parent and every running child; a child
+ * started later inherits authd_verbose through its -v.
+ */
+void
+parent_log_verbose(int verbose)
+{
+	struct ipc_builder	 b;
+	int			 i;
+
+	authd_verbose = verbose;
+	log_setverbose(verbose);
+	for (i = 0; i < parent_conf.c_keyholders; i++)
+		if (parent_kh[i].ch_pid > 0) {
+			ipc_builder_init(&b);
+			ipc_put_u32(&b, verbose);
+			parent_child_send(&parent_kh[i], IMSG_LOG_VERBOSE, -1,
+			    &b);
+		}
+	for (i = 0; i < parent_conf.c_workers; i++)
+		if (parent_wk[i].ch_pid > 0) {
+			ipc_builder_init(&b);
+			ipc_put_u32(&b, verbose);
+			parent_child_send(&parent_wk[i], IMSG_LOG_VERBOSE, -1,
+			    &b);
+		}
+}
+
 static void
 parent_status_child(struct ipc_ev *iev, uint32_t peerid,
     const struct child *ch)

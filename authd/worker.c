@@ -145,13 +145,20 @@ worker_add_peer(struct ipc_msg *msg)
 static int
 worker_parent_msg(struct ipc_msg *msg)
 {
-	int	 fd;
+	uint32_t	 verbose;
+	int		 fd;
 
 	switch (msg->im_hdr.ih_type) {
 	case IMSG_CONFIG:
 		if (ipc_check_len(msg, sizeof(worker_conf)) == -1 ||
 		    ipc_get_data(msg, &worker_conf, sizeof(worker_conf)) == -1)
 			return (-1);
+		return (0);
+	case IMSG_LOG_VERBOSE:
+		if (ipc_get_u32(msg, &verbose) == -1 ||
+		    ipc_get_end(msg) == -1)
+			return (-1);
+		log_setverbose(verbose);
 		return (0);
 	case IMSG_KEY:
 		return (worker_add_key(msg));

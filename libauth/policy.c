@@ -18,11 +18,11 @@
 #include "password.h"
 #include "policy.h"
 
-#define POLICY_BAD_CHAR		0xfffdU	/* for a malformed sequence */
+#define POLICY_BAD_CHAR	0xfffdU		/* for a malformed sequence */
 
 static locale_t	 policy_locale = (locale_t)0;
 static int	 policy_ready;
-static char	**policy_deny;		/* sorted, lowercased, unique */
+static char	**policy_deny;	/* sorted, lowercased, unique */
 static size_t	 policy_ndeny;
 
 /*
@@ -155,7 +155,8 @@ policy_isletter(uint32_t c)
 static uint32_t *
 policy_lower_points(const char *s, size_t len, size_t *np)
 {
-	const unsigned char	*p = (const unsigned char *)s, *end = p + len;
+	const unsigned char	*p = (const unsigned char *)s;
+	const unsigned char	*end = p + len;
 	uint32_t		*cp;
 	size_t			 n = 0;
 
@@ -358,7 +359,8 @@ policy_check(const struct authd_config *conf, const char *password,
 	uint32_t		 c, *pw;
 	size_t			 len = 0, pwlen;
 	char			 msg[POLICY_MSG_LEN];
-	int			 upper = 0, lower = 0, digit = 0, special = 0;
+	int			 upper = 0, lower = 0, digit = 0;
+	int			 special = 0;
 
 	memset(pv, 0, sizeof(*pv));
 	while (*p != '\0') {

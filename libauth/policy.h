@@ -19,7 +19,7 @@
 
 #define POLICY_MAX_VIOLATIONS	8	/* one per rule */
 #define POLICY_MSG_LEN		64
-#define POLICY_NAME_MIN		3	/* shorter names are not compared */
+#define POLICY_NAME_MIN		3	/* shorter names: not compared */
 #define POLICY_DENY_MAXLINE	1024	/* longer lines are skipped */
 
 struct policy_violations {

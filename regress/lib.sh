@@ -22,6 +22,16 @@
 #			the first administrator made by `authctl init`
 
 PG_BINDIR=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+
+# The checks call python3 hundreds of times; a version manager's shim
+# (pyenv) in PATH costs a shell and more per call, so use the system's
+# interpreter when there is one.
+if [ -x /usr/bin/python3 ]; then
+	python3()
+	{
+		/usr/bin/python3 "$@"
+	}
+fi
 AUTHD_SERVICE_USER=${AUTHD_SERVICE_USER:-_authd}
 
 # --- users -----------------------------------------------------------

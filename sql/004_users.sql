@@ -12,14 +12,14 @@
 -- Refusals are raised with a constraint name (PG_DIAG_CONSTRAINT_NAME)
 -- that the worker maps to the answer of API.md, like the constraints of
 -- the tables themselves (users_email_key, user_roles_role_fk...):
---   authd_users_user_missing	P0002	404 User not found
---   authd_users_role_missing	P0002	404 Role not found
---   authd_users_company_missing	P0002	404 Company with id N not found
---   authd_users_privileges	42501	403 not enough privileges
---   authd_users_last_root_delete	23514	400 the only root superuser
---   authd_users_last_root_update	23514	400 the same, for an update
---   authd_users_role_assigned	23505	400 already assigned
---   authd_users_role_unassigned	P0002	400 not assigned
+--   authd_users_user_missing	 P0002 404 User not found
+--   authd_users_role_missing	 P0002 404 Role not found
+--   authd_users_company_missing	 P0002 404 Company with id N not found
+--   authd_users_privileges	 42501 403 not enough privileges
+--   authd_users_last_root_delete 23514 400 the only root superuser
+--   authd_users_last_root_update 23514 400 the same, for an update
+--   authd_users_role_assigned	 23505 400 already assigned
+--   authd_users_role_unassigned	 P0002 400 not assigned
 
 -- True when a role of p_role_ids, or a role of its parent chain, grants
 -- a permission that the user p_actor does not hold: a user who may
@@ -178,7 +178,8 @@ BEGIN
 	END IF;
 	IF o.is_active AND (v_moved OR NOT coalesce(p_is_superuser, true) OR
 	    NOT coalesce(p_is_active, true)) THEN
-		PERFORM authd_users_keep_root(o, 'authd_users_last_root_update');
+		PERFORM authd_users_keep_root(o,
+		    'authd_users_last_root_update');
 	END IF;
 	IF v_moved THEN
 		DELETE FROM user_roles WHERE user_id = p_id;

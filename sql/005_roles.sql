@@ -327,7 +327,8 @@ BEGIN
 	SELECT * INTO p FROM permissions WHERE id = p_id2
 	    AND (company_id IS NULL OR company_id = r.company_id) FOR SHARE;
 	IF NOT FOUND THEN
-		RETURN QUERY SELECT 404, authd_api_error('Permission not found');
+		RETURN QUERY SELECT 404,
+		    authd_api_error('Permission not found');
 		RETURN;
 	END IF;
 	IF NOT authd_rbac_may_grant(p_mode, p_actor, p.id) THEN
@@ -344,9 +345,9 @@ BEGIN
 	END IF;
 	INSERT INTO audit_log (actor_user_id, company_id, action, object_type,
 	    object_id, detail, ip_address)
-	    VALUES (p_actor, r.company_id, 'role.permission_add', 'role', r.id,
-	    jsonb_build_object('permission_id', p.id, 'permission', p.name),
-	    p_ip);
+	    VALUES (p_actor, r.company_id, 'role.permission_assign', 'role',
+	    r.id, jsonb_build_object('permission_id', p.id, 'permission',
+	    p.name), p_ip);
 	RETURN QUERY SELECT 200, authd_role_with_permissions_json(r)::text;
 END;
 $$;
@@ -368,7 +369,8 @@ BEGIN
 	SELECT * INTO p FROM permissions WHERE id = p_id2
 	    AND (company_id IS NULL OR company_id = r.company_id);
 	IF NOT FOUND THEN
-		RETURN QUERY SELECT 404, authd_api_error('Permission not found');
+		RETURN QUERY SELECT 404,
+		    authd_api_error('Permission not found');
 		RETURN;
 	END IF;
 	DELETE FROM role_permissions
@@ -380,7 +382,7 @@ BEGIN
 	END IF;
 	INSERT INTO audit_log (actor_user_id, company_id, action, object_type,
 	    object_id, detail, ip_address)
-	    VALUES (p_actor, r.company_id, 'role.permission_remove', 'role',
+	    VALUES (p_actor, r.company_id, 'role.permission_unassign', 'role',
 	    r.id, jsonb_build_object('permission_id', p.id, 'permission',
 	    p.name), p_ip);
 	RETURN QUERY SELECT 200, authd_role_with_permissions_json(r)::text;
@@ -402,8 +404,8 @@ DECLARE
 BEGIN
 	IF coalesce((p_body->>'global')::boolean, false) THEN
 		IF p_mode <> 'root' THEN
-			RETURN QUERY SELECT 403, authd_api_error(
-			    'Only root admins can create global resource types');
+			RETURN QUERY SELECT 403, authd_api_error('Only root '
+			    'admins can create global resource types');
 			RETURN;
 		END IF;
 		IF p_body->>'company_id' IS NOT NULL THEN
@@ -591,7 +593,8 @@ BEGIN
 	    AND (p_mode = 'root' OR company_id IS NULL OR company_id = p_cid)
 	    FOR UPDATE;
 	IF NOT FOUND THEN
-		RETURN QUERY SELECT 404, authd_api_error('Permission not found');
+		RETURN QUERY SELECT 404,
+		    authd_api_error('Permission not found');
 		RETURN;
 	END IF;
 	IF p.company_id IS NULL AND p_mode <> 'root' THEN
@@ -650,7 +653,8 @@ BEGIN
 	    AND (p_mode = 'root' OR company_id IS NULL OR company_id = p_cid)
 	    FOR UPDATE;
 	IF NOT FOUND THEN
-		RETURN QUERY SELECT 404, authd_api_error('Permission not found');
+		RETURN QUERY SELECT 404,
+		    authd_api_error('Permission not found');
 		RETURN;
 	END IF;
 	IF p.company_id IS NULL AND p_mode <> 'root' THEN

@@ -12,7 +12,8 @@ PACKAGES="build-essential pkg-config bison
 	libatf-dev atf-sh kyua
 	postgresql redis-server
 	mandoc cppcheck curl python3
-	wrk oathtool faketime python3-aiosmtpd"
+	wrk oathtool faketime python3-aiosmtpd
+	chromium chromium-driver"
 
 missing()
 {

@@ -39,10 +39,14 @@ warn()
 }
 
 mkdir -p "$out/npm" || exit 1
-top=$(pwd)
-case "$top/$out" in
+# .incbin wants absolute paths: the assembler runs from anywhere.
+case "$out" in
+/*)	abs=$out ;;
+*)	abs=$(pwd)/$out ;;
+esac
+case "$abs" in
 *\"*|*\\*)
-	warn "$top/$out: a path with a quote or backslash cannot be embedded"
+	warn "$abs: a path with a quote or backslash cannot be embedded"
 	exit 1 ;;
 esac
 
@@ -142,7 +146,7 @@ rm -rf "$out/assets"
 mv "$new" "$out/assets" || exit 1
 
 # blob SYMBOL FILE: a read-only byte array SYMBOL and its length
-# SYMBOL_len (uint32_t); an empty array when FILE is absent.
+# SYMBOL_len (uint32_t); an empty array when OUTDIR/FILE is absent.
 blob()
 {
 	echo "	.section .rodata"
@@ -150,8 +154,8 @@ blob()
 	echo "	.globl $1"
 	echo "	.type $1, %object"
 	echo "$1:"
-	if [ -f "$2" ]; then
-		echo "	.incbin \"$top/$2\""
+	if [ -f "$out/$2" ]; then
+		echo "	.incbin \"$abs/$2\""
 	fi
 	echo ".L$1_end:"
 	echo "	.byte 0"
@@ -169,11 +173,11 @@ tmp="$out/docs_data.S.tmp"
 {
 	echo "/* Written by etc/dev/docs-assets.sh; do not edit. */"
 	echo
-	blob api_docs_openapi_data "$out/openapi.min.json"
-	blob api_docs_swagger_js_data "$out/assets/swagger-ui-bundle.js"
-	blob api_docs_swagger_css_data "$out/assets/swagger-ui.css"
-	blob api_docs_favicon_data "$out/assets/favicon-32x32.png"
-	blob api_docs_redoc_js_data "$out/assets/redoc.standalone.js"
+	blob api_docs_openapi_data openapi.min.json
+	blob api_docs_swagger_js_data assets/swagger-ui-bundle.js
+	blob api_docs_swagger_css_data assets/swagger-ui.css
+	blob api_docs_favicon_data assets/favicon-32x32.png
+	blob api_docs_redoc_js_data assets/redoc.standalone.js
 	echo "	.section .note.GNU-stack,\"\",%progbits"
 } >"$tmp" && mv "$tmp" "$out/docs_data.S" || exit 1
 if [ "$have" -eq 0 ]; then

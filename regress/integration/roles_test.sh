@@ -126,8 +126,8 @@ mk_role()
 	    RETURNING id"
 	RID=$SQL
 	for perm in "$@"; do
-		sql_expect 1 "WITH g AS (INSERT INTO role_permissions (role_id, \
-		    permission_id, company_id) SELECT $RID, id, $cid \
+		sql_expect 1 "WITH g AS (INSERT INTO role_permissions \
+		    (role_id, permission_id, company_id) SELECT $RID, id, $cid \
 		    FROM permissions WHERE company_id IS NULL \
 		    AND name = '$perm' RETURNING 1) SELECT count(*) FROM g"
 	done
@@ -388,7 +388,7 @@ roles_permissions_body()
 	    \"description\": \"Delete users\", \"action\": \"delete\",
 	    \"resource\": \"users\", \"company_id\": None,
 	    \"resource_type_id\": j[\"permissions\"][0][\"resource_type_id\"]}"
-	audited role.permission_add role "$rid" "$A_ADMIN" "$A"
+	audited role.permission_assign role "$rid" "$A_ADMIN" "$A"
 	sql_expect 1 "SELECT count(*) FROM role_permissions \
 	    WHERE role_id = $rid AND permission_id = $pid"
 	expect 400 POST "/api/v1/roles/$rid/permissions/$pid" "$TA"
@@ -402,7 +402,7 @@ roles_permissions_body()
 	expect 200 DELETE "/api/v1/roles/$rid/permissions/$pid" "$TA"
 	json_check http.body 'j["permissions"] == [] and
 	    j["effective_permissions"] == []'
-	audited role.permission_remove role "$rid" "$A_ADMIN" "$A"
+	audited role.permission_unassign role "$rid" "$A_ADMIN" "$A"
 	sql_expect 0 "SELECT count(*) FROM role_permissions \
 	    WHERE role_id = $rid"
 	expect 400 DELETE "/api/v1/roles/$rid/permissions/$pid" "$TA"
@@ -613,7 +613,7 @@ grants_body()
 	# A root admin may.
 	expect 200 POST "/api/v1/roles/$rid/permissions/$pcc" "$ROOT"
 	json_check http.body "$pcc in [p[\"id\"] for p in j[\"permissions\"]]"
-	audited role.permission_add role "$rid" "$ROOT_UID" "$A"
+	audited role.permission_assign role "$rid" "$ROOT_UID" "$A"
 	# Now the company admin may not make a role inherit it.
 	expect 403 POST /api/v1/roles "$TA" \
 	    "{\"name\": \"t4-$TAG\", \"parent_id\": $rid}"
@@ -862,7 +862,8 @@ resources_body()
 	detail "The user doesn't have enough privileges"
 	sql_expect "glob-$TAG" "SELECT name FROM resource_types WHERE id = $g"
 	expect 200 PUT "/api/v1/resources/$g" "$ROOT" '{"description": "G"}'
-	json_check http.body 'j["description"] == "G" and j["company_id"] is None'
+	json_check http.body 'j["description"] == "G" and
+	    j["company_id"] is None'
 	expect 403 PUT "/api/v1/resources/$t" "$TA" '{"global": true}'
 	detail "Cannot change global through this endpoint"
 	expect 403 PUT "/api/v1/resources/$t" "$TA" "{\"company_id\": $B}"
@@ -883,7 +884,8 @@ resources_body()
 	    "{\"resource_type_id\": $t, \"action\": \"read\"}"
 	jget pid http.body 'j["id"]'
 	expect 400 DELETE "/api/v1/resources/$t" "$TA"
-	detail "Cannot delete resource type that has associated permissions. Please delete or reassign the permissions first."
+	detail "$(echo "Cannot delete resource type that has associated" \
+	    "permissions. Please delete or reassign the permissions first.")"
 	sql_expect 1 "SELECT count(*) FROM resource_types WHERE id = $t"
 	expect 200 DELETE "/api/v1/permissions/$pid" "$TA"
 	expect 200 DELETE "/api/v1/resources/$t" "$TA"

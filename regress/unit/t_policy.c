@@ -126,7 +126,7 @@ ATF_TC_BODY(utf8_length, tc)
 
 	t_conf(&conf);
 	ATF_CHECK_EQ(policy_utf8_len(""), 0);
-	ATF_CHECK_EQ(policy_utf8_len("\xc3\xa9t\xc3\xa9"), 3);	/* été */
+	ATF_CHECK_EQ(policy_utf8_len("\xc3\xa9t\xc3\xa9"), 3); /* été */
 	ATF_CHECK_EQ(policy_utf8_len("\xe6\x97\xa5\xe6\x9c\xac"), 2);
 	ATF_CHECK_EQ(policy_utf8_len("\xf0\x9f\x94\x91"), 1);	/* emoji */
 	/* A malformed byte counts as one character. */

@@ -21,6 +21,10 @@ python3()
 	command "$PYTHON3" "$@"
 }
 
+# A loaded machine (a parallel build, a sanitized daemon) can take
+# seconds to answer; lib.sh's default of 10 s is short for that.
+HTTP_TIMEOUT=${HTTP_TIMEOUT:-30}
+
 jwtool()
 {
 	python3 "$AUTHTEST_LIB/jwtool.py" "$@"
