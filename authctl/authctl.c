@@ -125,7 +125,7 @@ ctl_valid_words(char **argv, int pos, const char *ambiguous)
 {
 	size_t		 i;
 	int		 j, ok;
-	const char	*seen[CTL_NCMDS];
+	const char	*seen[CTL_NCMDS] = { NULL };
 	size_t		 nseen = 0, k;
 
 	fprintf(stderr, "valid words here:");

@@ -5,7 +5,8 @@
  *
  * The key is "ak_" and 32 random bytes in base64url; authd keeps only
  * its SHA-256, so a key is checked with one indexed lookup and the table
- * leaks nothing usable.  The secret (32 random bytes, shown in hex) is
+ * leaks nothing usable.  The secret (32 random bytes as 64 hex digits,
+ * the HMAC key as that text) is
  * made and sealed by a keyholder with the additional data
  * "integration:<id>"; only keyholders can open it, so every signature is
  * computed there.  Both are shown in full once, in the answer of create
@@ -563,9 +564,10 @@ static void
 api_integrations_secret_done(struct ipc_msg *msg, void *arg)
 {
 	struct integ_ctx	*ic = arg;
-	uint8_t			 secret[INTEG_SECRET_RAW], sealed[SEAL_MAX];
+	uint8_t			 secret[INTEG_SECRET_RAW * 2], sealed[SEAL_MAX];
 	uint32_t		 n, m;
 
+	/* The keyholder gives an integration's secret as its hex text. */
 	if (msg == NULL || ipc_get_u32(msg, &n) == -1 ||
 	    n != sizeof(secret) || ipc_get_data(msg, secret, n) == -1 ||
 	    ipc_get_u32(msg, &m) == -1 || m > sizeof(sealed) ||
@@ -576,8 +578,8 @@ api_integrations_secret_done(struct ipc_msg *msg, void *arg)
 		http_unavailable(ic->ic_hr);
 		return;
 	}
-	sodium_bin2hex(ic->ic_secret, sizeof(ic->ic_secret), secret,
-	    sizeof(secret));
+	memcpy(ic->ic_secret, secret, sizeof(secret));
+	ic->ic_secret[sizeof(secret)] = '\0';
 	sodium_memzero(secret, sizeof(secret));
 	sodium_bin2hex(ic->ic_sealed, sizeof(ic->ic_sealed), sealed, m);
 	api_integrations_store(ic);

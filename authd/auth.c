@@ -142,7 +142,8 @@ auth_session_done(PGresult *res, void *arg)
 		return;
 	}
 	hr->hr_authed = 1;
-	if (rt->rt_who == WHO_ADMIN && !au->au_superuser &&
+	if ((rt->rt_who == WHO_ADMIN || rt->rt_who == WHO_APIKEY_OR_ADMIN) &&
+	    !au->au_superuser &&
 	    !auth_has_perm(au, rt->rt_perm)) {
 		http_error(hr, 403, "The user doesn't have enough privileges");
 		return;

@@ -192,7 +192,8 @@ struct ipc_msg;
 enum http_who {
 	WHO_ANYONE,		/* no authentication */
 	WHO_USER,		/* any active user (later issues) */
-	WHO_ADMIN		/* superuser or the route's permission */
+	WHO_ADMIN,		/* superuser or the route's permission */
+	WHO_APIKEY_OR_ADMIN	/* an integration's X-API-Key, or WHO_ADMIN */
 };
 
 #define ROUTE_NOSTORE	0x01	/* Cache-Control: no-store */

@@ -61,8 +61,8 @@ static const struct route http_routes[] = {
 	{ POST, "/api/v1/auth/refresh", api_auth_refresh, WHO_ANYONE, NULL,
 	    0 },
 	{ POST, "/api/v1/auth/logout", api_auth_logout, WHO_USER, NULL, 0 },
-	{ POST, "/api/v1/auth/introspect", api_auth_introspect, WHO_ADMIN,
-	    NULL, ROUTE_NOSTORE },
+	{ POST, "/api/v1/auth/introspect", api_auth_introspect,
+	    WHO_APIKEY_OR_ADMIN, NULL, ROUTE_NOSTORE },
 
 	{ GET, "/api/v1/users/me", api_users_me, WHO_USER, NULL, 0 },
 	{ GET, "/api/v1/users/me/sessions", api_sessions_mine, WHO_USER,
@@ -148,6 +148,28 @@ static const struct route http_routes[] = {
 	    NULL, 0 },
 	{ DELETE, "/api/v1/permissions/{id}", api_permissions_delete,
 	    WHO_ADMIN, NULL, 0 },
+	{ GET, "/api/v1/integrations", api_integrations_list, WHO_ADMIN,
+	    "integrations:read", 0 },
+	{ POST, "/api/v1/integrations", api_integrations_create, WHO_ADMIN,
+	    "integrations:create", ROUTE_NOSTORE },
+	{ GET, "/api/v1/integrations/{id}", api_integrations_get, WHO_ADMIN,
+	    "integrations:read", 0 },
+	{ PUT, "/api/v1/integrations/{id}", api_integrations_update,
+	    WHO_ADMIN, "integrations:update", 0 },
+	{ DELETE, "/api/v1/integrations/{id}", api_integrations_delete,
+	    WHO_ADMIN, "integrations:delete", 0 },
+	{ POST, "/api/v1/integrations/{id}/regenerate-secret",
+	    api_integrations_regenerate_secret, WHO_ADMIN,
+	    "integrations:update", ROUTE_NOSTORE },
+	{ POST, "/api/v1/integrations/{id}/regenerate-key",
+	    api_integrations_regenerate_key, WHO_ADMIN, "integrations:update",
+	    ROUTE_NOSTORE },
+	{ GET, "/api/v1/integrations/{id}/events", api_webhooks_events,
+	    WHO_ADMIN, "integrations:read", 0 },
+	{ GET, "/api/v1/integrations/{id}/deliveries", api_webhooks_deliveries,
+	    WHO_ADMIN, "integrations:read", 0 },
+	{ POST, "/api/v1/webhooks/{word}", api_webhooks_receive, WHO_ANYONE,
+	    NULL, 0 },
 	{ GET, "/api/v1/resources", api_resources_list, WHO_USER, NULL, 0 },
 	{ POST, "/api/v1/resources", api_resources_create, WHO_ADMIN, NULL,
 	    0 },
@@ -558,10 +580,35 @@ http_path(struct evhttp_request *req)
 	return (path);
 }
 
+/*
+ * A route an integration may call with its X-API-Key: it acts as a
+ * caller of its company without any permission.
+ */
+static void
+http_apikey_done(struct http_req *hr, int64_t integration, int64_t company,
+    int ok)
+{
+	(void)integration;
+	if (ok == -1) {
+		http_unavailable(hr);
+		return;
+	}
+	if (ok == 0) {
+		integration_fail(hr);
+		return;
+	}
+	hr->hr_user.au_cid = company;
+	hr->hr_authed = 1;
+	hr->hr_route->rt_handler(hr);
+}
+
 /* Within its rate limit: authenticate if the route needs a caller. */
 static void
 http_route_allowed(struct http_req *hr)
 {
+	if (hr->hr_route->rt_who == WHO_APIKEY_OR_ADMIN &&
+	    integration_auth(hr, http_apikey_done) == 0)
+		return;
 	if (hr->hr_route->rt_who != WHO_ANYONE)
 		auth_request(hr);
 	else

@@ -215,15 +215,29 @@ kh_unseal(struct ipc_msg *msg, uint8_t *pt, size_t *ptlen)
 static int
 kh_new_secret(struct ipc_msg *msg, struct ipc_builder *b)
 {
-	uint8_t		 secret[64], box[SEAL_MAX];
+	uint8_t		 secret[128], box[SEAL_MAX];
+	char		 text[129];
 	const char	*aad;
 	uint32_t	 n;
 	size_t		 boxlen;
 
-	if (ipc_get_u32(msg, &n) == -1 || n < 16 || n > sizeof(secret) ||
+	if (ipc_get_u32(msg, &n) == -1 || n < 16 || n > 64 ||
 	    ipc_get_str(msg, &aad, 128) == -1 || ipc_get_end(msg) == -1)
 		return (-1);
 	randombytes_buf(secret, n);
+	/*
+	 * Partners key their HMACs with the secret as it is shown to them
+	 * (openssl dgst -hmac "$secret"), so an integration's secret is
+	 * its hex text, and that text is what is sealed.
+	 */
+	if (strncmp(aad, "integration:", 12) == 0) {
+		if (n * 2 > sizeof(text) - 1)
+			return (-1);
+		sodium_bin2hex(text, sizeof(text), secret, n);
+		n *= 2;
+		memcpy(secret, text, n);
+		sodium_memzero(text, sizeof(text));
+	}
 	if (kh_sealkey == NULL ||
 	    seal_encrypt(kh_sealkey, aad, secret, n, box, &boxlen) == -1) {
 		sodium_memzero(secret, sizeof(secret));

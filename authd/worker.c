@@ -281,6 +281,8 @@ worker_main(int index)
 		fatalx("db_init");
 	if (redis_init(worker_base, &worker_conf) == -1)
 		fatalx("redis_init");
+	if (delivery_init(worker_base) == -1)
+		fatalx("delivery_init");
 	if (ipc_ev_attach(&worker_parent, worker_base, worker_dispatch_parent,
 	    NULL) == -1)
 		fatal("ipc_ev_attach");

@@ -126,6 +126,7 @@ static void	 conf_net(const char *, struct config_net *, int *, int,
 	char		*string;
 }
 
+%token	ATTEMPTS BACKOFF CALLBACK PRIVATE
 %token	ACCESS ADDRESS ALGORITHM ARGON2ID BCRYPT BODY CHROOT CONNECTIONS
 %token	CORS COST DATABASE DB DENY EMAIL FAILURES FROM GRACE HASH HEADERS
 %token	HOST HSTS INCLUDE ISSUER ITERATIONS KEYHOLDER KEYHOLDERS KEYS LEEWAY
@@ -368,6 +369,28 @@ main		: LISTEN ON STRING port		{
 				yyerror("access log: yes or no, not \"%s\"",
 				    $3);
 			free($3);
+		}
+		| CALLBACK PRIVATE STRING	{
+			if (strcmp($3, "yes") == 0)
+				conf->c_callback_private = 1;
+			else if (strcmp($3, "no") == 0)
+				conf->c_callback_private = 0;
+			else
+				yyerror("callback private: yes or no, "
+				    "not \"%s\"", $3);
+			free($3);
+		}
+		| CALLBACK TIMEOUT NUMBER	{
+			if (conf_range("callback timeout", $3, 1, 300) == 0)
+				conf->c_callback_timeout = $3;
+		}
+		| CALLBACK ATTEMPTS NUMBER	{
+			if (conf_range("callback attempts", $3, 1, 100) == 0)
+				conf->c_callback_attempts = $3;
+		}
+		| CALLBACK BACKOFF NUMBER	{
+			if (conf_range("callback backoff", $3, 1, 86400) == 0)
+				conf->c_callback_backoff = $3;
 		}
 		| REQUIRE VERIFIED EMAIL STRING	{
 			if (strcmp($4, "yes") == 0)
@@ -617,8 +640,11 @@ static const struct conf_keyword conf_keywords[] = {
 	{ "address",		ADDRESS },
 	{ "algorithm",		ALGORITHM },
 	{ "argon2id",		ARGON2ID },
+	{ "attempts",		ATTEMPTS },
+	{ "backoff",		BACKOFF },
 	{ "bcrypt",		BCRYPT },
 	{ "body",		BODY },
+	{ "callback",		CALLBACK },
 	{ "chroot",		CHROOT },
 	{ "connections",	CONNECTIONS },
 	{ "cors",		CORS },
@@ -660,6 +686,7 @@ static const struct conf_keyword conf_keywords[] = {
 	{ "pool",		POOL },
 	{ "port",		PORT },
 	{ "prefork",		PREFORK },
+	{ "private",		PRIVATE },
 	{ "proxy",		PROXY },
 	{ "public",		PUBLIC },
 	{ "queue",		QUEUE },

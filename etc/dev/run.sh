@@ -49,7 +49,43 @@ stop()
 	fi
 	[ -n "$started_redis" ] && redis_stop "$var/redis"
 	[ -n "$started_pg" ] && pg_stop "$var/pg"
+	sink_stop
 }
+
+# --- mail --------------------------------------------------------------
+# With ./var, authd mails to a local SMTP sink (Debian's python3-aiosmtpd)
+# on 127.0.0.1:$AUTHD_SMTP_PORT (default 2525), which writes every message
+# into the maildir ./var/mail (one file per message in ./var/mail/new;
+# `mutt -f var/mail` reads it).  Its log is ./var/smtpsink.log.
+AUTHD_SMTP_PORT=${AUTHD_SMTP_PORT:-2525}
+sink_pid=
+
+sink_start()
+{
+	rm -f "$var/smtpsink.pid"
+	/usr/bin/python3 "$top/regress/integration/lib/smtpsink.py" \
+	    --listen "127.0.0.1:$AUTHD_SMTP_PORT" --maildir "$var/mail" \
+	    --pidfile "$var/smtpsink.pid" >>"$var/smtpsink.log" 2>&1 &
+	sink_pid=$!
+	wait_until 15 test -f "$var/smtpsink.pid" ||
+	    die "the SMTP sink did not start (see $var/smtpsink.log)"
+	# The config of an older ./var has no smtp line yet.
+	conf_set "$var/authd.conf" smtp \
+	    "url \"smtp://127.0.0.1:$AUTHD_SMTP_PORT\" from \"authd@localhost\""
+	echo "mail: SMTP sink on 127.0.0.1:$AUTHD_SMTP_PORT, messages in" \
+	    "$var/mail/new"
+}
+
+sink_stop()
+{
+	if [ -n "$sink_pid" ] && proc_alive "$sink_pid"; then
+		kill -TERM "$sink_pid" 2>/dev/null
+		wait_exit "$sink_pid" 10 >/dev/null
+	fi
+	sink_pid=
+}
+# --- end of mail ----------------------------------------------------------
+
 trap 'stop' EXIT
 trap 'stop; exit 130' INT
 trap 'stop; exit 143' TERM
@@ -135,6 +171,7 @@ else
 	conf=$var/authd.conf
 	[ -f "$conf" ] || var_create
 	var_start
+	sink_start
 fi
 
 "$AUTHD_BIN" -n -f "$conf" || die "$conf: invalid configuration"

@@ -369,7 +369,7 @@ sessions_body()
 	atf_check -s exit:0 -o match:"^session $sid1 of user $NEW_UID revoked$" \
 	    -e empty actl session kill "$sid1"
 	session_active "$sid1" f
-	denied "$tok1" "Session has been revoked"
+	denied "$tok1" "Token has been revoked"
 	audit_expect session.revoke "$sid1"
 	atf_check -s exit:1 -o empty -e match:"no live session $sid1" \
 	    actl session kill "$sid1"
@@ -410,11 +410,14 @@ passwd_body()
 	login "$u" "$old"
 	works "$ACCESS"
 	pwfile pw2 "New-Pass2?$(rand)"
+	printf '%s\n' "$u" >weak
 	atf_check -s exit:1 -o empty -e match:'password refused' \
+	    actl user passwd "$u" password-file weak
+	atf_check -s exit:1 -o empty -e match:'no password on the first line' \
 	    actl user passwd "$u" password-file /dev/null
 	atf_check -s exit:0 -o match:"changed; its sessions are revoked$" \
 	    -e empty actl user passwd "$u" password-file pw2
-	denied "$ACCESS" "Session has been revoked"
+	denied "$ACCESS" "Token has been revoked"
 	http_expect 401 POST "$AUTHD_URL/api/v1/auth/login" \
 	    --data-urlencode "username=$u" --data-urlencode "password=$old"
 	login "$u" "$(cat pw2)"
@@ -468,7 +471,7 @@ lock_body()
 	    -o match:"^user $NEW_UID \\($NEW_USER\\) locked; 1 sessions revoked$" \
 	    -e empty actl user lock "$NEW_USER"
 	session_active "$SID" f
-	denied "$ACCESS" "Session has been revoked"
+	denied "$ACCESS" "Token has been revoked"
 	sql_expect "infinity" "SELECT locked_until FROM users
 	    WHERE id = $NEW_UID"
 	audit_expect user.lock "$NEW_UID"
@@ -525,7 +528,9 @@ api_unlock_body()
 	bearer 200 "$root" POST "/api/v1/users/$NEW_UID/unlock"
 	message_is "User unlocked"
 	[ "$(redis_keys "$NEW_UID")" = 0 ] || atf_fail "lockout keys left"
-	audit_expect user.unlock "$NEW_UID"
+	sql_expect "$ADMIN_UID|127.0.0.1" "SELECT actor_user_id,
+	    ip_address FROM audit_log WHERE action = 'user.unlock'
+	    AND object_id = $NEW_UID ORDER BY id DESC LIMIT 1"
 	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
 	bearer 404 "$root" POST "/api/v1/users/999999999/unlock"
 	detail_is "User not found"

@@ -76,9 +76,9 @@ mk_company()
 	COMPANY_ID=$(json_get http.body 'j["id"]')
 }
 
-# tenants: companies A and B, each with an admin and a plain user (role
-# "user"), all logged in: A, B (ids); A_ADMIN, A_USER, B_ADMIN, B_USER
-# (user ids); TA_ADMIN, TA_USER, TB_ADMIN, TB_USER (access tokens).
+# tenants: companies A and B (their ids), each with an admin and a plain
+# user (role "user"), all logged in: TA_ADMIN, TA_USER, TB_ADMIN, TB_USER
+# (access tokens).
 tenants()
 {
 	mk_company "a-$TAG"
@@ -86,13 +86,9 @@ tenants()
 	mk_company "b-$TAG"
 	B=$COMPANY_ID
 	mk_user "$A" "a-admin-$TAG" true
-	A_ADMIN=$USER_ID
 	mk_user "$A" "a-user-$TAG" false user
-	A_USER=$USER_ID
 	mk_user "$B" "b-admin-$TAG" true
-	B_ADMIN=$USER_ID
 	mk_user "$B" "b-user-$TAG" false user
-	B_USER=$USER_ID
 	login "a-admin-$TAG"
 	TA_ADMIN=$TOKEN
 	login "a-user-$TAG"

@@ -22,13 +22,21 @@ start()
 	require_env
 	authd_setup || atf_fail "authd_setup failed"
 	# The policy of API.md, the shipped deny list; cheap hashes (these
-	# tests are about behaviour); limits out of the way.
-	conf_set "$AUTHD_CONF_FILE" password "{\n" \
-	    "hash argon2id memory 1024 iterations 1 parallelism 1\n" \
-	    "length 8 128\n require upper digit special\n" \
-	    "deny list \"$AUTHD_SRCDIR/etc/common-passwords.txt\"\n}"
-	conf_set "$AUTHD_CONF_FILE" limits "{\n rate 100000\n" \
-	    "login rate 100000\n}"
+	# tests are about behaviour); limits out of the way.  Blocks
+	# appended to the base config override what it says.
+	cat >>"$AUTHD_CONF_FILE" <<EOF
+password {
+	hash argon2id memory 1024 iterations 1 parallelism 1
+	length 8 128
+	require upper digit special
+	deny list "$AUTHD_SRCDIR/etc/common-passwords.txt"
+}
+limits {
+	rate 100000
+	login rate 100000
+	address failures 100000
+}
+EOF
 	authd_start || atf_fail "authd did not start (its log is on stderr)"
 }
 

@@ -40,11 +40,11 @@ mkinteg()
 }
 
 # sign TS BODY [SECRET]: the X-Signature value for it, computed by
-# openssl as a partner would (the secret is hex; its bytes are the key).
+# openssl as a partner would: the secret as shown is the HMAC key.
 sign()
 {
-	printf '%s.%s' "$1" "$2" | openssl dgst -sha256 -mac HMAC \
-	    -macopt "hexkey:${3:-$INT_SECRET}" | sed 's/^.*= *//; s/^/sha256=/'
+	printf '%s.%s' "$1" "$2" | openssl dgst -sha256 \
+	    -hmac "${3:-$INT_SECRET}" | sed 's/^.*= *//; s/^/sha256=/'
 }
 
 # hook CODE TYPE KEY BODY [CURL ARGS...]: POST /api/v1/webhooks/TYPE with
@@ -120,7 +120,7 @@ recv_n()
 received()
 {
 	wait_until 30 recv_n "$1" || atf_fail "$(oneline "receiver got" \
-	    "$(cat recv/requests.jsonl 2>/dev/null | grep -c .) requests," \
+	    "$(grep -c . recv/requests.jsonl 2>/dev/null) requests," \
 	    "expected $1")"
 }
 

@@ -25,7 +25,7 @@ import urllib.error
 import urllib.request
 
 ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
-TIMEOUT = float(os.environ.get("WEBDRIVER_TIMEOUT", "90"))
+TIMEOUT = float(os.environ.get("WEBDRIVER_TIMEOUT", "150"))
 
 
 class Fail(Exception):
@@ -67,7 +67,11 @@ class Browser:
                 "--disable-dev-shm-usage",
                 "--user-data-dir=" + os.path.join(self.profile, "profile"),
                 "--window-size=1280,2000"]
+        # A busy page (ReDoc renders everything at once) may hold its
+        # main thread longer than the default 30 s script timeout.
         caps = {"browserName": "chrome",
+                "timeouts": {"script": int(TIMEOUT * 1000),
+                             "pageLoad": int(TIMEOUT * 2000)},
                 "goog:chromeOptions": {"binary": chromium(), "args": args},
                 "goog:loggingPrefs": {"browser": "ALL"}}
         r = self.call("POST", "/session",
@@ -125,7 +129,12 @@ class Browser:
     def wait(self, script, what, *args):
         deadline = time.time() + TIMEOUT
         while True:
-            v = self.js(script, *args)
+            try:
+                v = self.js(script, *args)
+            except Fail as e:
+                if "script timeout" not in str(e):
+                    raise
+                v = None
             if v:
                 return v
             if time.time() > deadline:

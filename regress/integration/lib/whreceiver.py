@@ -28,7 +28,7 @@ count = 0
 def secret():
     try:
         with open(os.path.join(DIR, "secret")) as f:
-            return bytes.fromhex(f.read().strip())
+            return f.read().strip().encode()
     except (OSError, ValueError):
         return None
 
