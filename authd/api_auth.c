@@ -849,7 +849,8 @@ introspect_verified(int r, struct token_claims *tc, void *arg)
 	snprintf(cid, sizeof(cid), "%" PRId64, hr->hr_user.au_cid);
 	params[0] = sid;
 	params[1] = uid;
-	params[2] = hr->hr_user.au_root ? NULL : cid;
+	params[2] = hr->hr_user.au_root && hr->hr_user.au_superuser ? NULL :
+	    cid;
 	params[3] = strcmp(is->is_tc.tc_type, "refresh") == 0 ?
 	    is->is_tc.tc_jti : NULL;
 	if (db_query(INTROSPECT_SQL, 4, params, introspect_done, is) == -1)

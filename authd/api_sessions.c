@@ -86,7 +86,7 @@ api_sessions_scope(struct http_req *hr, char *cid, size_t len)
 	const char	*q, *errstr;
 	long long	 v;
 
-	if (!hr->hr_user.au_root) {
+	if (!hr->hr_user.au_root || !hr->hr_user.au_superuser) {
 		snprintf(cid, len, "%" PRId64, hr->hr_user.au_cid);
 		return (0);
 	}
@@ -165,7 +165,8 @@ api_sessions_revoke(struct http_req *hr)
 	char	 cid[INT64_STR];
 
 	snprintf(cid, sizeof(cid), "%" PRId64, hr->hr_user.au_cid);
-	api_sessions_revoke_one(hr, NULL, hr->hr_user.au_root ? NULL : cid,
+	api_sessions_revoke_one(hr, NULL, hr->hr_user.au_root &&
+	    hr->hr_user.au_superuser ? NULL : cid,
 	    "revoked by an administrator");
 }
 

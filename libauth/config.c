@@ -223,6 +223,15 @@ config_print(FILE *fp, const struct authd_config *c)
 	fprintf(fp, "\nrequire verified email %s\n",
 	    c->c_require_verified ? "yes" : "no");
 	fprintf(fp, "access log %s\n", c->c_access_log ? "yes" : "no");
+	/* Zero means the built-in default of each: nothing to print. */
+	if (c->c_callback_private)
+		fprintf(fp, "callback private yes\n");
+	if (c->c_callback_timeout)
+		fprintf(fp, "callback timeout %d\n", c->c_callback_timeout);
+	if (c->c_callback_attempts)
+		fprintf(fp, "callback attempts %d\n", c->c_callback_attempts);
+	if (c->c_callback_backoff)
+		fprintf(fp, "callback backoff %d\n", c->c_callback_backoff);
 }
 
 int

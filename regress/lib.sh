@@ -449,6 +449,14 @@ authd_start()
 	return 1
 }
 
+# authd_group PGID: true while a process of that group is an authd.  A
+# recorded pid can be another program's by now (pids wrap quickly on a
+# busy machine): only a group that is still ours is signalled.
+authd_group()
+{
+	ps -o args= --pgid "$1" 2>/dev/null | grep -q 'authd'
+}
+
 # authd_stop [PID]: SIGTERM, then waits up to 10 s; kills what is left
 # of the process group.  Returns the daemon's exit status when it is a
 # child of this shell (255 when it had to be killed).
@@ -456,10 +464,10 @@ authd_stop()
 {
 	local pid st
 	pid=${1:-$AUTHD_PID}
-	kill -TERM "$pid" 2>/dev/null
+	authd_group "$pid" && kill -TERM "$pid" 2>/dev/null
 	wait_exit "$pid" 10
 	st=$?
-	kill -KILL "-$pid" 2>/dev/null
+	authd_group "$pid" && kill -KILL "-$pid" 2>/dev/null
 	return $st
 }
 
@@ -473,9 +481,10 @@ authd_cleanup()
 	while read -r dir; do
 		if [ -f "$dir/started" ]; then
 			while read -r pid; do
+				authd_group "$pid" || continue
 				kill -TERM "-$pid" 2>/dev/null
 				wait_until 10 proc_dead "$pid"
-				kill -KILL "-$pid" 2>/dev/null
+				authd_group "$pid" && kill -KILL "-$pid" 2>/dev/null
 			done <"$dir/started"
 		fi
 		if [ -f "$dir/authd.log" ]; then
