@@ -34,7 +34,7 @@ UNIT_SRCS =	$(wildcard regress/unit/t_*.c)
 UNIT_PROGS =	$(UNIT_SRCS:.c=)
 HEADERS =	$(wildcard libauth/*.h authd/*.h authctl/*.h)
 
-.PHONY: all deps test run install uninstall clean lint bench fuzz FORCE
+.PHONY: all deps test run install uninstall clean lint bench fuzz
 
 all: deps authd/authd authctl/authctl $(UNIT_PROGS) regress/bench/hashbench
 
@@ -82,15 +82,17 @@ lint: all
 	    -i libauth/parse.c libauth authd authctl
 	mandoc -Tlint -Wwarning man/*.[0-9]
 
-# The SQL directory is compiled into authctl: db.o is rebuilt when the
-# PREFIX of this run differs from the one it was built with.
-build/sqldir: FORCE
+# The SQL directory is compiled into authctl: db.o depends on a stamp
+# named after it, so that it is rebuilt when PREFIX differs from the one
+# it was built with (and `make -q` still works).
+SQLDIR_STAMP =	build/sqldir$(subst /,_,$(SHAREDIR))
+
+$(SQLDIR_STAMP):
 	@mkdir -p build
-	@echo '$(SHAREDIR)/sql' | cmp -s - $@ || echo '$(SHAREDIR)/sql' >$@
+	@rm -f build/sqldir_*
+	@touch $@
 
-authctl/db.o: build/sqldir
-
-FORCE:
+authctl/db.o: $(SQLDIR_STAMP)
 
 # install: the programs, the pages, the SQL files, the example
 # configuration and the systemd unit under DESTDIR$(PREFIX); the key
@@ -113,6 +115,7 @@ install: authd/authd authctl/authctl
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8
 	install -m 0644 sql/*.sql $(DESTDIR)$(SHAREDIR)/sql
 	install -m 0644 etc/authd.conf $(DESTDIR)$(SHAREDIR)/examples
+	install -m 0644 etc/common-passwords.txt $(DESTDIR)$(SHAREDIR)
 	sed 's|/usr/local/sbin/|$(BINDIR)/|g' etc/authd.service \
 	    >$(DESTDIR)$(UNITDIR)/authd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/authd.service

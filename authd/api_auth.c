@@ -30,7 +30,8 @@
 	"SELECT u.id, u.company_id, u.hashed_password, u.is_active, " \
 	"  c.is_active, u.two_factor_enabled, " \
 	"  encode(u.two_factor_secret_sealed, 'hex'), " \
-	"  coalesce(u.two_factor_last_step, 0) " \
+	"  coalesce(u.two_factor_last_step, 0), u.is_verified, " \
+	"  u.locked_until IS NOT NULL AND u.locked_until > now() " \
 	"FROM users u JOIN companies c ON c.id = u.company_id "
 #define LOGIN_BY_EMAIL_SQL	LOGIN_USER_SQL "WHERE lower(u.email) = lower($1)"
 #define LOGIN_BY_USERNAME_SQL \
@@ -49,7 +50,8 @@
 	"    user_agent, success) VALUES ($1, $2, $5::inet, $3, true)), " \
 	"u AS (UPDATE users SET last_login = now(), " \
 	"    hashed_password = coalesce($8, hashed_password) WHERE id = $1) " \
-	"SELECT id, exp FROM s"
+	"SELECT id, exp, NOT EXISTS (SELECT 1 FROM sessions o " \
+	"  WHERE o.user_id = $1 AND o.device_fingerprint = $4) FROM s"
 
 #define REFRESH_ROTATE_SQL \
 	"UPDATE sessions s SET refresh_prev_jti = s.refresh_jti, " \
@@ -96,6 +98,8 @@ struct login {
 	int		 lg_user_active;
 	int		 lg_company_active;
 	int		 lg_tfa;
+	int		 lg_verified;
+	int		 lg_admin_locked;	/* authctl user lock */
 	char		 lg_sealed[SEAL_MAX * 2 + 1];
 	uint64_t	 lg_last_step;
 	const char	*lg_totp;
@@ -250,6 +254,24 @@ api_auth_addr(struct http_req *hr)
 	return (hr->hr_addr[0] != '\0' ? hr->hr_addr : NULL);
 }
 
+/* The company's integrations hear of logins, good and bad. */
+static void
+login_events(struct login *lg, int ok, int64_t sid)
+{
+	json_t	*data;
+
+	if (!lg->lg_found)
+		return;
+	data = json_pack("{s:I,s:s,s:s}", "user_id", (json_int_t)lg->lg_uid,
+	    "ip_address", lg->lg_tp.tp_hr->hr_addr, "user_agent", lg->lg_ua);
+	if (data != NULL && ok)
+		json_object_set_new(data, "session_id", json_integer(sid));
+	if (data != NULL)
+		delivery_enqueue(lg->lg_cid, ok ? "login.succeeded" :
+		    "login.failed", data);
+	json_decref(data);
+}
+
 static void
 login_failed_logged(PGresult *res, void *arg)
 {
@@ -273,6 +295,7 @@ login_fail(struct login *lg, const char *reason, int status,
 
 	log_info("request %s: login failed from %s: %s", hr->hr_reqid,
 	    hr->hr_addr, reason);
+	login_events(lg, 0, 0);
 	snprintf(uid, sizeof(uid), "%" PRId64, lg->lg_uid);
 	snprintf(cid, sizeof(cid), "%" PRId64, lg->lg_cid);
 	params[0] = lg->lg_found ? uid : NULL;
@@ -307,6 +330,9 @@ login_session_done(PGresult *res, void *arg)
 	exp = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	rl_login_succeeded(lg->lg_account);
 	metrics_count(MC_SESSIONS_CREATED);
+	login_events(lg, 1, sid);
+	if (strcmp(PQgetvalue(res, 0, 2), "t") == 0)
+		account_notify_new_login(lg->lg_uid, hr->hr_addr, lg->lg_ua);
 	log_info("request %s: login of user %" PRId64 " from %s, session %"
 	    PRId64, hr->hr_reqid, lg->lg_uid, hr->hr_addr, sid);
 	token_pair_issue(&lg->lg_tp, lg->lg_uid, lg->lg_cid, sid, lg->lg_rjti,
@@ -342,6 +368,16 @@ login_verified(struct ipc_msg *msg, void *arg)
 	}
 	if (!lg->lg_company_active) {
 		login_fail(lg, "inactive company", 403, "Company is inactive");
+		return;
+	}
+	if (lg->lg_admin_locked) {
+		http_set_header(hr, "Retry-After", "3600");
+		login_fail(lg, "locked by an administrator", 429,
+		    "Too many login attempts");
+		return;
+	}
+	if (worker_conf.c_require_verified && !lg->lg_verified) {
+		login_fail(lg, "email not verified", 403, "Email not verified");
 		return;
 	}
 	strlcpy(lg->lg_newhash, newhash, sizeof(lg->lg_newhash));
@@ -430,6 +466,8 @@ login_user_done(PGresult *res, void *arg)
 		lg->lg_last_step = strtoull(PQgetvalue(res, 0, 7), NULL, 10);
 		strlcpy(lg->lg_hash, PQgetvalue(res, 0, 2),
 		    sizeof(lg->lg_hash));
+		lg->lg_verified = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
+		lg->lg_admin_locked = strcmp(PQgetvalue(res, 0, 9), "t") == 0;
 	}
 	rl_account_key(lg->lg_account, sizeof(lg->lg_account), lg->lg_found,
 	    lg->lg_uid, lg->lg_username);
@@ -700,12 +738,19 @@ static void
 logout_done(PGresult *res, void *arg)
 {
 	struct http_req	*hr = arg;
+	json_t		*data;
 
 	if (!db_ok(res)) {
 		http_db_result(hr, res);
 		return;
 	}
 	metrics_count(MC_SESSIONS_REVOKED);
+	if ((data = json_pack("{s:I,s:I,s:s}", "user_id",
+	    (json_int_t)hr->hr_user.au_uid, "session_id",
+	    (json_int_t)hr->hr_user.au_sid, "reason", "logout")) != NULL) {
+		delivery_enqueue(hr->hr_user.au_cid, "session.revoked", data);
+		json_decref(data);
+	}
 	http_reply(hr, 200, json_pack("{s:s}", "message",
 	    "Successfully logged out"));
 }

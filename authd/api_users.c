@@ -299,6 +299,48 @@ users_refused(struct users_req *ur, PGresult *res)
 	http_db_result(hr, res);
 }
 
+/*
+ * After a write: the company's integrations hear of it, and the user
+ * gets the mails a change of address or password calls for.
+ */
+static void
+users_after_write(struct users_req *ur, const char *text)
+{
+	struct http_req	*hr = ur->ur_hr;
+	json_t		*obj, *data;
+	const char	*type;
+	int64_t		 uid, cid;
+
+	if ((obj = json_loads(text, 0, NULL)) == NULL)
+		return;
+	uid = json_integer_value(json_object_get(obj, "id"));
+	cid = json_integer_value(json_object_get(obj, "company_id"));
+	if (hr->hr_method == EVHTTP_REQ_DELETE)
+		type = "user.deleted";
+	else if (ur->ur_write == USERS_WRITE_CREATE)
+		type = "user.created";
+	else
+		type = "user.updated";
+	data = json_pack("{s:I,s:O,s:O}", "user_id", (json_int_t)uid,
+	    "email", json_object_get(obj, "email"), "username",
+	    json_object_get(obj, "username"));
+	if (uid > 0 && cid > 0 && data != NULL) {
+		delivery_enqueue(cid, type, data);
+		if (ur->ur_write != USERS_WRITE_CREATE &&
+		    ur->ur_hash[0] != '\0')
+			delivery_enqueue(cid, "password.changed", data);
+	}
+	json_decref(data);
+	if (uid > 0 && ur->ur_write != USERS_WRITE_CREATE &&
+	    hr->hr_method != EVHTTP_REQ_DELETE) {
+		if (ur->ur_hash[0] != '\0')
+			account_notify_password_changed(uid, hr->hr_addr);
+		if (field_present(ur->ur_body, "email"))
+			account_send_verification(uid);
+	}
+	json_decref(obj);
+}
+
 /* The answer of a write function: one JSON object text. */
 static void
 users_written(PGresult *res, void *arg)
@@ -317,6 +359,8 @@ users_written(PGresult *res, void *arg)
 	log_info("request %s: %s %s by user %" PRId64, hr->hr_reqid,
 	    hr->hr_method == EVHTTP_REQ_DELETE ? "DELETE" : "write",
 	    hr->hr_path, hr->hr_user.au_uid);
+	if (ur != NULL && !strstr(hr->hr_path, "/roles/"))
+		users_after_write(ur, PQgetvalue(res, 0, 0));
 	http_reply_text(hr, 200, PQgetvalue(res, 0, 0));
 }
 

@@ -227,7 +227,7 @@ worker_tick(int fd, short ev, void *arg)
 	if (!worker_draining)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (http_inflight() == 0 ||
+	if ((http_inflight() == 0 && mail_pending() == 0) ||
 	    now.tv_sec - worker_drain_start.tv_sec >= WORKER_DRAIN_SECONDS) {
 		db_close();
 		redis_shutdown();
@@ -281,6 +281,8 @@ worker_main(int index)
 		fatalx("db_init");
 	if (redis_init(worker_base, &worker_conf) == -1)
 		fatalx("redis_init");
+	if (mail_init(worker_base) == -1)
+		fatalx("mail_init");
 	if (delivery_init(worker_base) == -1)
 		fatalx("delivery_init");
 	if (ipc_ev_attach(&worker_parent, worker_base, worker_dispatch_parent,

@@ -472,10 +472,12 @@ oversized_head()
 }
 oversized_body()
 {
-	local big st
+	local big part st
 	setup
 	big=$(head -c 8192 /dev/zero | tr '\0' A)
-	bad "$big" "$ACCESS$big" "$big.$big.${big%????}"
+	part=$(head -c 4000 /dev/zero | tr '\0' A)
+	# Over 4 KiB, under the 16 KiB header limit.
+	bad "$big" "$ACCESS$big" "$part.$part.$part"
 	tamper T "c['pad'] = 'x' * 6000"
 	bad "$T"
 	if is_root; then
