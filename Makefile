@@ -36,7 +36,8 @@ HEADERS =	$(wildcard libauth/*.h authd/*.h authctl/*.h)
 
 .PHONY: all deps test run install uninstall clean lint bench fuzz
 
-all: deps authd/authd authctl/authctl $(UNIT_PROGS) regress/bench/hashbench
+all: deps authd/authd authctl/authctl $(UNIT_PROGS) regress/bench/hashbench \
+	regress/bench/evhttp_bare
 
 deps:
 	@sh etc/dev/deps.sh
@@ -66,6 +67,10 @@ regress/unit/t_%: regress/unit/t_%.c libauth/libauth.a $(HEADERS)
 
 regress/bench/hashbench: regress/bench/hashbench.c libauth/libauth.a
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< libauth/libauth.a $(LDLIBS)
+
+# The HTTP ceiling of `make bench`: a bare evhttp server.
+regress/bench/evhttp_bare: regress/bench/evhttp_bare.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
 test: all
 	@sh regress/run.sh
@@ -140,7 +145,7 @@ uninstall:
 clean:
 	rm -f libauth/*.o libauth/libauth.a libauth/parse.c authd/*.o \
 	    authd/authd authctl/*.o authctl/authctl $(UNIT_PROGS) \
-	    regress/bench/hashbench
+	    regress/bench/hashbench regress/bench/evhttp_bare
 	rm -rf regress/unit/*.dSYM
 
 # Prints the flags, for compiling one file by hand while others change.

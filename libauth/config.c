@@ -78,7 +78,7 @@ config_defaults(struct authd_config *c)
 	c->c_bcrypt_cost = 12;
 	c->c_pw_min = 8;
 	c->c_pw_max = 128;
-	c->c_pw_upper = 0;
+	c->c_pw_upper = 1;	/* API.md: upper, digit, special */
 	c->c_pw_lower = 0;
 	c->c_pw_digit = 1;
 	c->c_pw_special = 1;

@@ -288,6 +288,11 @@ limits {
 	address failures 100000
 }
 EOF
+	# The common passwords the tree ships, as API.md's policy wants.
+	if [ -n "${AUTHD_SRCDIR:-}" ]; then
+		printf 'password {\n\tdeny list "%s"\n}\n' \
+		    "$AUTHD_SRCDIR/etc/common-passwords.txt" >>"$1"
+	fi
 }
 
 # conf_set FILE KEYWORD VALUE...: replaces the line that starts with

@@ -18,6 +18,7 @@
 set -u
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
+AUTHD_SRCDIR=$top
 . "$top/regress/lib.sh"
 
 AUTHD_BIN=$top/authd/authd

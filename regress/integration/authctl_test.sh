@@ -482,6 +482,12 @@ lock_body()
 	    actl -j user lock "$NEW_UID"
 	json_check l.json "j['locked'] and j['locked_until'] == 'infinity'
 	    and j['sessions_revoked'] == 0"
+	# The right password does not open a locked account.
+	http_expect 429 POST "$AUTHD_URL/api/v1/auth/login" \
+	    --data-urlencode "username=$NEW_USER" \
+	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD"
+	atf_check -s exit:0 -o ignore -e empty actl user unlock "$NEW_USER"
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
 
 	# The lockout of failed logins, in Redis, lifted from the shell.
 	fail_logins "$NEW_USER"
@@ -840,6 +846,9 @@ install_body()
 	cmp -s "$AUTHD_SRCDIR/etc/authd.conf" \
 	    "$p/share/authd/examples/authd.conf" ||
 	    atf_fail "example authd.conf not installed"
+	cmp -s "$AUTHD_SRCDIR/etc/common-passwords.txt" \
+	    "$p/share/authd/common-passwords.txt" ||
+	    atf_fail "the deny list is not installed"
 	f=$p/lib/systemd/system/authd.service
 	[ -f "$f" ] || atf_fail "no systemd unit"
 	atf_check -o match:'^ExecStart=/usr/local/sbin/authd -d$' \

@@ -225,7 +225,7 @@ ATF_TC_BODY(defaults, tc)
 	ATF_CHECK_EQ(c.c_bcrypt_cost, 12);
 	ATF_CHECK_EQ(c.c_pw_min, 8);
 	ATF_CHECK_EQ(c.c_pw_max, 128);
-	ATF_CHECK_EQ(c.c_pw_upper, 0);
+	ATF_CHECK_EQ(c.c_pw_upper, 1);
 	ATF_CHECK_EQ(c.c_pw_lower, 0);
 	ATF_CHECK_EQ(c.c_pw_digit, 1);
 	ATF_CHECK_EQ(c.c_pw_special, 1);
