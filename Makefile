@@ -148,6 +148,68 @@ clean:
 	    regress/bench/hashbench regress/bench/evhttp_bare
 	rm -rf regress/unit/*.dSYM
 
+# --- Fuzzing (regress/fuzz) -------------------------------------------
+# libFuzzer harnesses built with clang against the real sources; each
+# runs FUZZ_SECONDS on its seed corpus (regress/fuzz/corpus/<target>,
+# read only: new inputs go to regress/fuzz/work/).  Inputs saved in
+# regress/fuzz/crashes/ are replayed first, as regressions.  `make
+# fuzz-ci` is the short run of CI.
+FUZZ_CC ?=	clang-14
+FUZZ_SECONDS ?=	60
+FUZZ_CFLAGS =	-g -O1 -std=c11 $(WARNINGS) -fno-omit-frame-pointer \
+		-fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_TARGETS =	ipc config token json_body totp_seal
+FUZZ_PROGS =	$(FUZZ_TARGETS:%=regress/fuzz/fuzz_%)
+FUZZ_OBJS =	$(LIBAUTH_SRCS:libauth/%.c=regress/fuzz/obj/%.o)
+FUZZ_EXTRA_json_body =	regress/fuzz/obj/validate.o
+
+regress/fuzz/obj/%.o: libauth/%.c $(HEADERS)
+	@mkdir -p regress/fuzz/obj
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	    -Wno-unused-but-set-variable -c -o $@ $<
+
+regress/fuzz/obj/validate.o: authd/validate.c $(HEADERS)
+	@mkdir -p regress/fuzz/obj
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link \
+	    -c -o $@ authd/validate.c
+
+regress/fuzz/obj/libauth.a: $(FUZZ_OBJS)
+	rm -f $@
+	ar rcs $@ $(FUZZ_OBJS)
+
+regress/fuzz/fuzz_%: regress/fuzz/fuzz_%.c regress/fuzz/obj/libauth.a \
+    $(HEADERS)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	    $(FUZZ_EXTRA_$*) regress/fuzz/obj/libauth.a $(LDLIBS)
+
+regress/fuzz/fuzz_json_body: regress/fuzz/obj/validate.o
+
+fuzz: $(FUZZ_PROGS)
+	@cd regress/fuzz && mkdir -p crashes && for t in $(FUZZ_TARGETS); do \
+		mkdir -p work/$$t || exit 1; \
+		set -- crashes/fuzz_$$t-*; \
+		if [ -e "$$1" ]; then \
+			echo "fuzz_$$t: replaying $$# saved crashes"; \
+			./fuzz_$$t "$$@" || exit 1; \
+		fi; \
+		echo "fuzz_$$t: $(FUZZ_SECONDS) s"; \
+		./fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=2 \
+		    -rss_limit_mb=2048 -print_final_stats=1 \
+		    -artifact_prefix=crashes/fuzz_$$t- \
+		    work/$$t corpus/$$t || exit 1; \
+	done
+
+fuzz-ci:
+	@$(MAKE) fuzz FUZZ_SECONDS=5
+
+fuzz-clean:
+	rm -f $(FUZZ_PROGS)
+	rm -rf regress/fuzz/work regress/fuzz/obj
+
+clean: fuzz-clean
+
+.PHONY: fuzz-ci fuzz-clean
+
 # Prints the flags, for compiling one file by hand while others change.
 flags:
 	@echo "CPPFLAGS=$(CPPFLAGS)"

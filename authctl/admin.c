@@ -14,7 +14,6 @@
 #include <sys/types.h>
 
 #include <err.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +21,6 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
-#include <sodium.h>
 
 #include "authctl.h"
 #include "password.h"
@@ -123,7 +121,7 @@ admin_call(struct ctl_ctx *cc, const char *sql, int nparams,
 	PGresult	*res;
 	json_t		*j = NULL, *detail;
 	json_error_t	 jerr;
-	const char	*msg;
+	const char	*msg, *errstr;
 	int		 status;
 
 	if ((conn = db_connect(cc)) == NULL)
@@ -145,7 +143,11 @@ admin_call(struct ctl_ctx *cc, const char *sql, int nparams,
 		warnx("database: unexpected answer");
 		goto done;
 	}
-	status = atoi(PQgetvalue(res, 0, 0));
+	status = strtonum(PQgetvalue(res, 0, 0), 100, 599, &errstr);
+	if (errstr != NULL) {
+		warnx("database: status %s", errstr);
+		goto done;
+	}
 	if ((j = json_loads(PQgetvalue(res, 0, 1), 0, &jerr)) == NULL) {
 		warnx("database: answer is not JSON: %s", jerr.text);
 		goto done;
@@ -201,12 +203,14 @@ admin_text(json_t *v, char *buf, size_t len)
 		if (json_array_size(v) == 0)
 			(void)strlcpy(buf, "(none)", len);
 		break;
+	case JSON_REAL:
+		(void)snprintf(buf, len, "%g", json_real_value(v));
+		break;
 	case JSON_NULL:
 		(void)strlcpy(buf, "-", len);
 		break;
 	default:
-		(void)snprintf(buf, len, "(%s)", json_is_object(v) ?
-		    "object" : "number");
+		(void)strlcpy(buf, "(object)", len);
 		break;
 	}
 }

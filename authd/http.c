@@ -623,11 +623,12 @@ http_route_allowed(struct http_req *hr)
 		hr->hr_route->rt_handler(hr);
 }
 
+static void	 http_dispatch_route(struct http_req *);
+
 static void
 http_dispatch(struct evhttp_request *req, void *arg)
 {
 	struct http_req	*hr;
-	int		 status;
 
 	(void)arg;
 	if ((hr = calloc(1, sizeof(*hr))) == NULL) {
@@ -654,6 +655,19 @@ http_dispatch(struct evhttp_request *req, void *arg)
 		http_options(hr);
 		return;
 	}
+	/* Counted before routing: a flood of unknown paths is a flood too. */
+	if (strncmp(hr->hr_path, "/api/", 5) == 0)
+		rl_request(hr, http_dispatch_route);
+	else
+		http_dispatch_route(hr);
+}
+
+/* Within its rate limit: find the route, then authenticate and run. */
+static void
+http_dispatch_route(struct http_req *hr)
+{
+	int	 status;
+
 	if ((hr->hr_route = http_route(hr, &status)) == NULL) {
 		if (status == 422) {
 			http_reply(hr, 422, json_pack("{s:[{s:s,s:[s,s],s:s}]}",
@@ -667,10 +681,7 @@ http_dispatch(struct evhttp_request *req, void *arg)
 	}
 	if (hr->hr_route->rt_flags & ROUTE_NOSTORE)
 		hr->hr_nostore = 1;
-	if (strncmp(hr->hr_path, "/api/", 5) == 0)
-		rl_request(hr, http_route_allowed);
-	else
-		http_route_allowed(hr);
+	http_route_allowed(hr);
 }
 
 int

@@ -103,7 +103,7 @@ export AUTHD_ADMIN_EMAIL AUTHD_ADMIN_USERNAME AUTHD_ADMIN_PASSWORD
 
 # The results go to the scratch directory, never into the tree.
 results=$tmp/results.db
-(cd "$top/regress" && kyua test --kyuafile Kyuafile --results-file "$results")
+(cd "$top/regress" && kyua test --kyuafile Kyuafile --results-file "$results" "$@")
 kyua_status=$?
 if [ ! -f "$results" ]; then
 	die "kyua test failed (status $kyua_status) and recorded nothing"

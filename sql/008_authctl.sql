@@ -239,8 +239,9 @@ $$;
 -- --- users -----------------------------------------------------------
 
 -- The checks of "user add" made before a password is asked for: the
--- company (the root company when p_company is NULL) exists and the
--- email and username are free.  Answers {"company_id": N}.
+-- company (the root company when p_company is NULL) exists, and the
+-- email and username are well formed and free (as the constraints of
+-- users will check again).  Answers {"company_id": N}.
 CREATE FUNCTION authd_ctl_user_check(p_company text, p_email text,
     p_username text)
 RETURNS TABLE (a_status integer, a_body text)
@@ -251,6 +252,14 @@ BEGIN
 	IF v_cid IS NULL THEN
 		RETURN QUERY SELECT 404, authd_api_error(format(
 		    'no such company: %s', coalesce(p_company, '(root)')));
+	ELSIF NOT (char_length(p_email) BETWEEN 3 AND 254 AND
+	    position('@' IN p_email) > 1) THEN
+		RETURN QUERY SELECT 400, authd_api_error(
+		    authd_ctl_refusal('users_email_check', NULL));
+	ELSIF NOT (char_length(p_username) BETWEEN 1 AND 100 AND
+	    position('@' IN p_username) = 0) THEN
+		RETURN QUERY SELECT 400, authd_api_error(
+		    authd_ctl_refusal('users_username_check', NULL));
 	ELSIF EXISTS (SELECT 1 FROM users
 	    WHERE lower(email) = lower(p_email)) THEN
 		RETURN QUERY SELECT 400, authd_api_error(

@@ -11,7 +11,7 @@ PACKAGES="build-essential pkg-config bison
 	libbsd-dev libjwt-dev libcurl4-openssl-dev libsodium-dev libcrypt-dev
 	libatf-dev atf-sh kyua
 	postgresql redis-server
-	mandoc cppcheck curl python3
+	mandoc cppcheck curl python3 clang libclang-rt-14-dev
 	wrk oathtool faketime python3-aiosmtpd
 	chromium chromium-driver"
 

@@ -30,6 +30,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/util.h>
 
 #define BARE_MAXWORKERS	64
 
@@ -71,6 +72,9 @@ bare_listen(int port)
 		err(1, "bind 127.0.0.1:%d", port);
 	if (listen(fd, 1024) == -1)
 		err(1, "listen");
+	/* libevent accepts until EAGAIN: a blocking socket would hang. */
+	if (evutil_make_socket_nonblocking(fd) == -1)
+		errx(1, "evutil_make_socket_nonblocking");
 	return (fd);
 }
 

@@ -224,6 +224,11 @@ user_db_body()
 	    setsid "$AUTHCTL_BIN" -f "$AUTHD_TEST_CONF" user add \
 	    "$u@example.com" "$u" </dev/null
 	sql_expect 0 "SELECT count(*) FROM users WHERE username = '$u'"
+	# Malformed names are refused before any password is read.
+	atf_check -s exit:1 -o empty -e match:'not an email address' \
+	    ctl user add "$u" "$u" </dev/null
+	atf_check -s exit:1 -o empty -e match:'no @' \
+	    ctl user add "$u@example.com" "$u@x" </dev/null
 
 	atf_check -s exit:0 \
 	    -o match:"^user [0-9]+ \\($u <$u@example.com>\\) created in company $ROOT_CID " \

@@ -169,17 +169,20 @@ lockout_parallel_head()
 }
 lockout_parallel_body()
 {
-	local i n
+	local i n pids
 	start conf_append "limits {" "lockout 3 failures window 900 time 60" \
 	    "}"
 	mkuser race
+	pids=
 	for i in $(seq 20); do
 		curl -s -o /dev/null -w '%{http_code}\n' -X POST \
 		    "$(base)/api/v1/auth/login" \
 		    --data-urlencode "username=$NEW_USER" \
 		    --data-urlencode "password=wrong$i" >>codes &
+		pids="$pids $!"
 	done
-	wait
+	# Only the curls: the daemon is a child of this shell too.
+	wait $pids
 	n=$(grep -c '^401$' codes)
 	[ "$n" -le 3 ] || atf_fail "$n wrong passwords were evaluated"
 	[ "$(grep -c '^429$' codes)" -eq $((20 - n)) ] ||

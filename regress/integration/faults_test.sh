@@ -1,0 +1,388 @@
+#! /usr/bin/env atf-sh
+# Fault injection (SECURITY-CHECKLIST section 2, R1-R9): the daemon's
+# dependencies and its own processes fail under load, and it must keep
+# serving what it can, fail closed where it cannot, lose no
+# acknowledged write and recover without a restart.  A case that stops
+# a server starts its own (lib/faults.sh); the shared PostgreSQL and
+# Redis of regress/run.sh are never stopped.  Load comes from
+# lib/faults_load.py, bounded in requests and time, on 127.0.0.1.
+
+. "$(atf_get_srcdir)/../lib.sh"
+. "$(atf_get_srcdir)/lib/authtest.sh"
+. "$(atf_get_srcdir)/lib/faults.sh"
+
+# An answer during an outage must come within a few seconds; lib.sh's
+# 30 s would hide a hang.
+HTTP_TIMEOUT=10
+
+conf_append()
+{
+	printf '%s\n' "$@" >>"$AUTHD_CONF_FILE"
+}
+
+now()
+{
+	date +%s.%N
+}
+
+# lines FILE: its number of lines (0 when missing).
+lines()
+{
+	if [ -f "$1" ]; then
+		wc -l <"$1" | tr -d ' '
+	else
+		echo 0
+	fi
+}
+
+more_lines()
+{
+	[ "$(lines "$1")" -gt "$2" ]
+}
+
+group_gone()
+{
+	! authd_group "$1"
+}
+
+atf_test_case pg_outage cleanup
+pg_outage_head()
+{
+	atf_set descr "R1: PostgreSQL stopped under load: 503 with " \
+	    "Retry-After, never 200 or 500; recovery without restart; every " \
+	    "acknowledged user creation is in the database"
+	atf_set timeout 120
+}
+pg_outage_body()
+{
+	local tok n t_down t_up missing bad
+	require_env
+	authd_setup || atf_fail "authd_setup failed"
+	faults_pg
+	authd_start || atf_fail "authd did not start (its log is on stderr)"
+	ids
+	login_admin
+	tok=$ACCESS
+	load create "$AUTHD_PORT" "$tok" "pgo$(rand)_" create.log 2000 90 \
+	    load.stop
+	wait_until 30 grep -q ' create .* 200$' create.log ||
+	    atf_fail "$(oneline "no user created before the outage:" \
+	    "$(codes create.log)")"
+
+	pg_stop "$FAULTS_PG" fast || atf_fail "pg_ctl stop failed"
+	t_down=$(now)
+	wait_until 5 me_is 503 "$tok" ||
+	    atf_fail "$(oneline "GET /users/me did not answer 503 within 5 s" \
+	    "of the outage: $(cat http.status) $(head -c 200 http.body)")"
+	detail_is "Service temporarily unavailable"
+	grep -qi '^Retry-After: [0-9]' http.headers ||
+	    atf_fail "503 without Retry-After"
+	for n in 1 2 3; do
+		bearer 503 "$tok" GET /api/v1/users/me --max-time 5
+		detail_is "Service temporarily unavailable"
+		bearer 503 "$tok" POST /api/v1/users/ --max-time 5 \
+		    -H 'Content-Type: application/json' \
+		    --data "$(jsonobj email "out$n$(rand)@example.com" \
+		    username "out$n$(rand)" password Faults-Pass-9x!Q)"
+		detail_is "Service temporarily unavailable"
+		grep -qi '^Retry-After: [0-9]' http.headers ||
+		    atf_fail "503 without Retry-After"
+		http_expect 503 GET "$(base)/health/db" --max-time 5
+		http_expect 200 GET "$(base)/" --max-time 5
+	done
+	# The load runs on for a while against the outage.
+	n=$(lines create.log)
+	wait_until 10 more_lines create.log $((n + 6)) ||
+	    atf_fail "the load stalled during the outage"
+
+	t_up=$(now)
+	pg_start "$FAULTS_PG" || atf_fail "PostgreSQL did not start again"
+	wait_until 10 me_is 200 "$tok" ||
+	    atf_fail "$(oneline "no recovery within 10 s of the restart:" \
+	    "$(cat http.status) $(head -c 200 http.body)")"
+	http_expect 200 GET "$(base)/health/db"
+	n=$(lines create.log)
+	wait_until 10 sh -c "tail -n +$((n + 1)) create.log |
+	    grep -q ' create .* 200$'" ||
+	    atf_fail "no user created after the recovery"
+	load_end
+
+	bad=$(awk '$NF != "200" && $NF != "503"' create.log | head -n 5)
+	[ -z "$bad" ] || atf_fail "$(oneline "answers other than 200/503:" \
+	    "$bad; all: $(codes create.log)")"
+	grep -q ' 503$' create.log ||
+	    atf_fail "$(oneline "the load saw no 503:" "$(codes create.log)")"
+	bad=$(awk -v a="$t_down" -v b="$t_up" '$2 == "me" && $NF == "200" &&
+	    $1 > a && $1 < b' create.log | head -n 3)
+	[ -z "$bad" ] || atf_fail "$(oneline "/users/me answered 200 while" \
+	    "PostgreSQL was down: $bad")"
+
+	# Acked is a subset of committed.
+	awk '$2 == "create" && $NF == "200" { print $3 }' create.log >acked
+	[ -s acked ] || atf_fail "no acknowledged creation"
+	sql "SELECT e FROM unnest(string_to_array('$(tr '\n' ' ' <acked |
+	    sed 's/ $//')', ' ')) AS e WHERE NOT EXISTS (SELECT 1 FROM users
+	    WHERE users.email = e) ORDER BY e"
+	missing=$SQL
+	[ -z "$missing" ] || atf_fail "$(oneline "acknowledged but not in" \
+	    "the database: $missing")"
+	sql_expect "$(grep -c . acked)" "SELECT count(*) FROM users WHERE
+	    email = ANY (string_to_array('$(tr '\n' ' ' <acked |
+	    sed 's/ $//')', ' '))"
+}
+pg_outage_cleanup()
+{
+	faults_cleanup
+}
+
+atf_test_case redis_outage cleanup
+redis_outage_head()
+{
+	atf_set descr "R4/R5: Redis stopped: a revoked token stays revoked, " \
+	    "login works, /health/redis 503; recovery; FLUSHALL loses no " \
+	    "revocation"
+	atf_set timeout 90
+}
+redis_outage_body()
+{
+	local revoked fresh
+	require_env
+	authd_setup || atf_fail "authd_setup failed"
+	faults_redis
+	authd_start || atf_fail "authd did not start (its log is on stderr)"
+	ids
+	mkuser red
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	revoked=$ACCESS
+	bearer 200 "$revoked" POST /api/v1/auth/logout
+	denied "$revoked" "Token has been revoked"
+
+	redis_stop "$FAULTS_REDIS" || atf_fail "Redis did not stop"
+	denied "$revoked" "Token has been revoked"
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	fresh=$ACCESS
+	works "$fresh"
+	denied "$revoked" "Token has been revoked"
+	http_expect 503 GET "$(base)/health/redis"
+
+	redis_start "$FAULTS_REDIS" || atf_fail "Redis did not start again"
+	wait_until 10 status_is 200 GET /health/redis ||
+	    atf_fail "/health/redis not 200 within 10 s of Redis' restart"
+	denied "$revoked" "Token has been revoked"
+	redis-cli -s "$FAULTS_REDIS/redis.sock" FLUSHALL >flush.out 2>&1
+	grep -q OK flush.out || atf_fail "$(oneline "FLUSHALL:" \
+	    "$(cat flush.out)")"
+	denied "$revoked" "Token has been revoked"
+	works "$fresh"
+	session_active "$SID" t
+}
+redis_outage_cleanup()
+{
+	faults_cleanup
+}
+
+atf_test_case worker_kill_under_load cleanup
+worker_kill_under_load_head()
+{
+	atf_set descr "R7: a worker SIGKILLed under load: few failures, the " \
+	    "port keeps answering, a new worker, no zombies"
+	atf_set timeout 90
+}
+worker_kill_under_load_body()
+{
+	local victim n failed total z
+	start
+	expect_children worker 2
+	load get "$AUTHD_PORT" / get.log 5000 40 load.stop
+	wait_until 20 more_lines get.log 20 ||
+	    atf_fail "$(oneline "no load:" "$(codes get.log)")"
+	victim=$(authd_children worker | head -n 1)
+	[ -n "$victim" ] || atf_fail "no worker"
+	kill -KILL "$victim" || atf_fail "cannot kill worker $victim"
+	n=$(lines get.log)
+	wait_until 5 sh -c "[ \$(ps -o pid=,args= --ppid $AUTHD_PID |
+	    awk '\$2 == \"authd:\" && \$3 == \"worker\" && \$1 != $victim' |
+	    grep -c .) -eq 2 ]" ||
+	    atf_fail "$(oneline "no new worker within 5 s; workers:" \
+	    $(authd_children worker))"
+	# The load goes on against the new set of workers.
+	wait_until 20 more_lines get.log $((n + 50)) ||
+	    atf_fail "$(oneline "the load stalled after the kill:" \
+	    "$(codes get.log)")"
+	load_end
+
+	total=$(lines get.log)
+	failed=$(grep -vc '^200$' get.log)
+	[ "$failed" -le 3 ] || atf_fail "$(oneline "$failed of $total" \
+	    "requests failed:" "$(codes get.log)")"
+	http_expect 200 GET "$(base)/"
+	grep -q 'lost child: worker' "$AUTHD_LOG" ||
+	    atf_fail "the parent did not log the lost worker"
+	proc_alive "$AUTHD_PID" || atf_fail "the parent exited"
+	z=$(zombies "$AUTHD_PID")
+	[ -z "$z" ] || atf_fail "$(oneline "zombie children:" $z)"
+	proc_dead "$victim" || atf_fail "the killed worker is still there"
+}
+worker_kill_under_load_cleanup()
+{
+	faults_cleanup
+}
+
+atf_test_case keyholder_kill cleanup
+keyholder_kill_head()
+{
+	atf_set descr "R8: a keyholder SIGKILLed during logins: never a 200 " \
+	    "without a signed token; the daemon exits 1 within 5 s"
+	atf_set timeout 90
+}
+keyholder_kill_body()
+{
+	local kh st bad
+	start
+	expect_children keyholder 2
+	load login "$AUTHD_PORT" "$AUTHD_ADMIN_USERNAME" \
+	    "$AUTHD_ADMIN_PASSWORD" login.log 400 40 load.stop
+	wait_until 30 grep -q '^200 good$' login.log ||
+	    atf_fail "$(oneline "no login before the kill:" \
+	    "$(codes login.log)")"
+	kh=$(authd_children keyholder | head -n 1)
+	[ -n "$kh" ] || atf_fail "no keyholder"
+	kill -KILL "$kh" || atf_fail "cannot kill keyholder $kh"
+	wait_exit "$AUTHD_PID" 5
+	st=$?
+	[ "$st" -eq 1 ] || atf_fail "$(oneline "the parent's exit status is" \
+	    "$st (255: still running after 5 s), expected 1")"
+	wait_until 5 group_gone "$AUTHD_PID" || atf_fail "$(oneline \
+	    "processes of the daemon left:" \
+	    "$(ps -o pid=,args= --pgid "$AUTHD_PID")")"
+	grep -q 'lost child: keyholder' "$AUTHD_LOG" ||
+	    atf_fail "no 'lost child: keyholder' in the log"
+	status_is 000 GET / --max-time 2 ||
+	    atf_fail "the port still answers after the exit"
+	load_end
+	bad=$(grep -c ' BAD$' login.log)
+	[ "$bad" -eq 0 ] || atf_fail "$(oneline "$bad logins answered 200" \
+	    "without a signed token:" "$(codes login.log)")"
+}
+keyholder_kill_cleanup()
+{
+	faults_cleanup
+}
+
+atf_test_case slowloris cleanup
+slowloris_head()
+{
+	atf_set descr "200 connections sending a request one byte a second: " \
+	    "other clients served within 1 s, the slow ones closed by the " \
+	    "timeout"
+	atf_set timeout 90
+}
+slowloris_body()
+{
+	local i out code t open late
+	start conf_append "limits {" "timeout 5" "}"
+	load slowloris "$AUTHD_PORT" 200 5 slow.log
+	wait_until 20 test -f slow.log.ready ||
+	    atf_fail "$(oneline "the slow connections did not open:" \
+	    "$(cat load.err)")"
+	for i in $(seq 10); do
+		out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' \
+		    --max-time 1 "$(base)/")
+		code=${out%% *}
+		t=${out#* }
+		[ "$code" = 200 ] || atf_fail "$(oneline "GET / answered" \
+		    "'$code' after ${t}s while 200 slow connections are open" \
+		    "(round $i)")"
+		sleep 0.3
+	done
+	wait_exit "$LOAD_PID" 30 >/dev/null 2>&1
+	[ $? -ne 255 ] || atf_fail "the slowloris client did not end"
+	[ ! -s load.err ] || atf_fail "$(oneline "slowloris client:" \
+	    "$(head -c 500 load.err)")"
+	[ "$(lines slow.log)" -eq 200 ] ||
+	    atf_fail "the slowloris client reported $(lines slow.log) sockets"
+	open=$(grep -c '^open$' slow.log)
+	[ "$open" -eq 0 ] || atf_fail "$(oneline "$open of 200 slow" \
+	    "connections still open 11 s after connecting (timeout 5)")"
+	late=$(awk '$1 > 8' slow.log | grep -c .)
+	[ "$late" -eq 0 ] || atf_fail "$(oneline "$late slow connections" \
+	    "closed after more than 8 s (timeout 5):" \
+	    "$(sort -n slow.log | tail -n 3)")"
+	http_expect 200 GET "$(base)/"
+}
+slowloris_cleanup()
+{
+	faults_cleanup
+}
+
+atf_test_case control_flood cleanup
+control_flood_head()
+{
+	atf_set descr "50 parallel control connections: each gets an answer " \
+	    "or a clean error; the daemon keeps serving"
+	atf_set timeout 90
+}
+control_flood_body()
+{
+	local i pids pid rc ok
+	start
+	pids=
+	for i in $(seq 50); do
+		timeout 30 "$AUTHCTL_BIN" -f "$AUTHD_CONF_FILE" \
+		    -s "$AUTHD_SOCKET" show status >"ctl.$i.out" \
+		    2>"ctl.$i.err" &
+		pids="$pids $!"
+	done
+	i=0
+	ok=0
+	for pid in $pids; do
+		i=$((i + 1))
+		wait "$pid"
+		rc=$?
+		case $rc in
+		0)
+			[ -s "ctl.$i.out" ] ||
+			    atf_fail "authctl $i succeeded with no output"
+			ok=$((ok + 1))
+			;;
+		124)
+			atf_fail "authctl $i got no answer in 30 s"
+			;;
+		*)
+			[ "$rc" -lt 128 ] || atf_fail "$(oneline "authctl $i" \
+			    "died of signal $((rc - 128))")"
+			[ -s "ctl.$i.err" ] || atf_fail "$(oneline \
+			    "authctl $i failed ($rc) without a message")"
+			if grep -qi 'sanitizer\|segmentation\|abort' \
+			    "ctl.$i.err"; then
+				atf_fail "$(oneline "authctl $i:" \
+				    "$(head -c 300 "ctl.$i.err")")"
+			fi
+			;;
+		esac
+	done
+	[ "$ok" -ge 1 ] || atf_fail "$(oneline "no authctl got an answer:" \
+	    "$(head -c 300 ctl.1.err)")"
+	proc_alive "$AUTHD_PID" || atf_fail "the daemon exited"
+	http_expect 200 GET "$(base)/"
+	http_expect 200 GET "$(base)/health/db"
+	authctl_run -s "$AUTHD_SOCKET" show status >after.out 2>after.err ||
+	    atf_fail "$(oneline "show status after the flood:" \
+	    "$(cat after.err)")"
+	[ -s after.out ] || atf_fail "show status printed nothing"
+	echo "$ok of 50 answered" >&2
+}
+control_flood_cleanup()
+{
+	faults_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case pg_outage
+	atf_add_test_case redis_outage
+	atf_add_test_case worker_kill_under_load
+	atf_add_test_case keyholder_kill
+	atf_add_test_case slowloris
+	atf_add_test_case control_flood
+}
