@@ -459,7 +459,8 @@ authd_start()
 # busy machine): only a group that is still ours is signalled.
 authd_group()
 {
-	ps -o args= --pgid "$1" 2>/dev/null | grep -q 'authd'
+	ps -eo pgid=,args= | awk -v g="$1" '$1 == g && /authd/ { f = 1 }
+	    END { exit !f }'
 }
 
 # authd_stop [PID]: SIGTERM, then waits up to 10 s; kills what is left

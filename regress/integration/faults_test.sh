@@ -61,8 +61,13 @@ pg_outage_body()
 	faults_pg
 	authd_start || atf_fail "authd did not start (its log is on stderr)"
 	ids
-	login_admin
-	tok=$ACCESS
+	# Each worker dials the new cluster on its own: the first login may
+	# meet one that is not connected yet.
+	wait_until 20 status_is 200 POST /api/v1/auth/login \
+	    --data-urlencode "username=$AUTHD_ADMIN_USERNAME" \
+	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD" ||
+	    atf_fail "$(oneline "no admin login:" "$(head -c 200 http.body)")"
+	jget tok http.body 'j["access_token"]'
 	load create "$AUTHD_PORT" "$tok" "pgo$(rand)_" create.log 2000 90 \
 	    load.stop
 	wait_until 30 grep -q ' create .* 200$' create.log ||
