@@ -9,17 +9,12 @@
 
 AUTHTEST_LIB=$(atf_get_srcdir)/lib
 
-# The checks call python3 hundreds of times; a version manager's shim
-# (pyenv) in PATH costs a shell and more per call, so use the system's
-# interpreter when there is one.  lib.sh's helpers get it too.
+# lib.sh runs python3 as /usr/bin/python3 when there is one (a shim of
+# a version manager costs much per call); atf_check needs the program.
 PYTHON3=python3
 if [ -x /usr/bin/python3 ]; then
 	PYTHON3=/usr/bin/python3
 fi
-python3()
-{
-	command "$PYTHON3" "$@"
-}
 
 # A loaded machine (a parallel build, a sanitized daemon) can take
 # seconds to answer; lib.sh's default of 10 s is short for that.

@@ -75,7 +75,12 @@ faults_redis()
 faults_cleanup()
 {
 	authd_cleanup
-	[ -f load.pid ] && kill -KILL "$(cat load.pid)" 2>/dev/null
+	# The generator of a case that failed early; only while the pid is
+	# still ours.
+	if [ -f load.pid ] && ps -o args= -p "$(cat load.pid)" 2>/dev/null |
+	    grep -q faults_load; then
+		kill -KILL "$(cat load.pid)" 2>/dev/null
+	fi
 	[ -f faults.redis ] && redis_stop "$(cat faults.redis)"
 	[ -f faults.pg ] && pg_stop "$(cat faults.pg)" immediate
 	return 0
