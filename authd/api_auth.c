@@ -521,9 +521,9 @@ api_auth_login(struct http_req *hr)
 	if ((body = http_body_fields(hr)) == NULL)
 		return;
 	errors = json_array();
-	api_auth_string(body, "username", AUTH_USERNAME_MAX, &username,
-	    errors);
-	if (json_object_get(body, "username") == NULL)
+	/* Absent and null are both missing. */
+	if (api_auth_string(body, "username", AUTH_USERNAME_MAX, &username,
+	    errors) == 0 && username == NULL)
 		json_array_append_new(errors, http_verr("missing", "body",
 		    "username", "Field required"));
 	if ((lg = calloc(1, sizeof(*lg))) == NULL) {
@@ -536,9 +536,8 @@ api_auth_login(struct http_req *hr)
 	lg->lg_tp.tp_hr = hr;
 	hr->hr_ctx = lg;
 	hr->hr_ctx_free = login_free;
-	api_auth_string(body, "password", PASSWORD_MAX, &lg->lg_password,
-	    errors);
-	if (json_object_get(body, "password") == NULL)
+	if (api_auth_string(body, "password", PASSWORD_MAX, &lg->lg_password,
+	    errors) == 0 && lg->lg_password == NULL)
 		json_array_append_new(errors, http_verr("missing", "body",
 		    "password", "Field required"));
 	api_auth_string(body, "grant_type", 64, &grant, errors);

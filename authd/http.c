@@ -319,6 +319,9 @@ http_reply_raw(struct http_req *hr, int status, const char *content_type,
 	struct evbuffer	*buf;
 
 	http_headers(hr, content_type);
+	/* A HEAD answer has the headers of GET and no body (RFC 9110 9.3.2). */
+	if (evhttp_request_get_command(hr->hr_req) == EVHTTP_REQ_HEAD)
+		len = 0;
 	if ((buf = evbuffer_new()) == NULL ||
 	    evbuffer_add(buf, body, len) == -1)
 		fatalx("%s: out of memory", __func__);
@@ -625,6 +628,29 @@ http_route_allowed(struct http_req *hr)
 
 static void	 http_dispatch_route(struct http_req *);
 
+/*
+ * Two Content-Length headers that disagree: evhttp takes the first, a
+ * proxy in front may take the other (RFC 9112 6.3).  Refuse it.
+ */
+static int
+http_smuggled(struct http_req *hr)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(
+				    hr->hr_req);
+	struct evkeyval		*kv;
+	const char		*first = NULL;
+
+	TAILQ_FOREACH(kv, h, next) {
+		if (strcasecmp(kv->key, "Content-Length") != 0)
+			continue;
+		if (first == NULL)
+			first = kv->value;
+		else if (strcmp(first, kv->value) != 0)
+			return (1);
+	}
+	return (0);
+}
+
 static void
 http_dispatch(struct evhttp_request *req, void *arg)
 {
@@ -651,6 +677,11 @@ http_dispatch(struct evhttp_request *req, void *arg)
 	}
 	if (strncmp(hr->hr_path, "/api/v1/auth/", 13) == 0)
 		hr->hr_nostore = 1;
+	if (http_smuggled(hr)) {
+		http_set_header(hr, "Connection", "close");
+		http_error(hr, 400, "Bad Request");
+		return;
+	}
 	if (hr->hr_method == EVHTTP_REQ_OPTIONS) {
 		http_options(hr);
 		return;
@@ -689,9 +720,11 @@ http_init(struct event_base *base, const struct authd_config *conf)
 {
 	if ((http_server = evhttp_new(base)) == NULL)
 		return (-1);
+	/* Every method evhttp knows reaches us, for a JSON 405. */
 	evhttp_set_allowed_methods(http_server, EVHTTP_REQ_GET |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
+	    EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
 	evhttp_set_max_body_size(http_server, conf->c_max_body);
 	evhttp_set_max_headers_size(http_server, conf->c_max_headers);
 	evhttp_set_timeout(http_server, conf->c_timeout);
