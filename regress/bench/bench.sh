@@ -167,6 +167,8 @@ bench_start()
 bench_stop()
 {
 	authd_stop "$AUTHD_PID" >/dev/null 2>&1
+	# The next daemon binds the same port: this one must be gone.
+	proc_dead "$AUTHD_PID" || die "authd (pid $AUTHD_PID) did not stop"
 	AUTHD_PID=
 }
 
@@ -419,7 +421,8 @@ rss_sample "$AUTHD_PID" "$tmp/rss_load" "$SECONDS_" &
 bg_pids="$!"
 BENCH_USERS=$NUSERS BENCH_PASSWORD=$PASSWORD \
     run_wrk login login.lua "$LOGIN_CONNS" "$AUTHD_URL"
-wait
+# A bare wait would also wait for authd, a child of this shell too.
+wait "$bg_pids"
 
 # /users/me while logins saturate the keyholders: the login load starts
 # first and ends last.
@@ -430,7 +433,7 @@ bg_pids="$!"
 sleep 1
 BENCH_PATH=/api/v1/users/me BENCH_TOKENS=$tmp/access.tokens \
     run_wrk users_me_under_login_flood api.lua "$CONNS" "$AUTHD_URL"
-wait
+wait "$bg_pids"
 bg_pids=
 v=$(rss_kib "$AUTHD_PID")
 [ "$v" -gt "$(cat "$tmp/rss_load")" ] && echo "$v" >"$tmp/rss_load"
