@@ -73,7 +73,7 @@ regress/bench/evhttp_bare: regress/bench/evhttp_bare.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
 test: all
-	@sh regress/run.sh
+	@sh regress/run.sh $(TESTS)
 
 run: all
 	@sh etc/dev/run.sh
