@@ -83,7 +83,8 @@ bench: all
 
 lint: all
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
-	    --inline-suppr -Ilibauth -Iauthd --suppress=missingIncludeSystem \
+	    --inline-suppr -Ilibauth -Iauthd -I/usr/include/bsd \
+	    -DLIBBSD_OVERLAY -D__unused= --suppress=missingIncludeSystem \
 	    -i libauth/parse.c libauth authd authctl
 	mandoc -Tlint -Wwarning man/*.[0-9]
 

@@ -372,6 +372,7 @@ rl_unlock(const char *account)
 {
 	struct rl_login	 rg;
 
+	memset(&rg, 0, sizeof(rg));
 	rl_login_keys(&rg, account, "");
 	rl_mem_del(rg.rg_lock);
 	rl_mem_del(rg.rg_attempts);
@@ -393,7 +394,7 @@ rl_account_key(char *buf, size_t len, int found, int64_t uid,
 		snprintf(buf, len, "u:%" PRId64, uid);
 		return;
 	}
-	for (i = 0; username[i] != '\0' && i < sizeof(lower) - 1; i++)
+	for (i = 0; i < sizeof(lower) - 1 && username[i] != '\0'; i++)
 		lower[i] = username[i] >= 'A' && username[i] <= 'Z' ?
 		    username[i] + 32 : username[i];
 	lower[i] = '\0';
