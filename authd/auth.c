@@ -134,6 +134,14 @@ auth_session_done(PGresult *res, void *arg)
 		auth_fail(hr, "Token has been revoked");
 		return;
 	}
+	/*
+	 * The company is the session's, not the token's claim: a user
+	 * moved to another company must not act in the old one.
+	 */
+	if (strtoll(PQgetvalue(res, 0, 2), NULL, 10) != au->au_cid) {
+		auth_fail(hr, "Token has been revoked");
+		return;
+	}
 	au->au_root = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	au->au_superuser = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	au->au_perms = json_loads(PQgetvalue(res, 0, 3), 0, NULL);

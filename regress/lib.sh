@@ -573,3 +573,27 @@ require_env()
 		atf_skip "needs the environment of regress/run.sh (make test)"
 	fi
 }
+
+# private_redis: starts a Redis of the test case's own (for counters no
+# other test may touch) and prints the config line that uses it; the
+# directory is recorded in ./redis.dirs for private_redis_stop.
+private_redis()
+{
+	local dir
+	dir=$(mktemp -d "$AUTHD_TEST_DIR/redis.XXXXXX") || return 1
+	chmod 0777 "$dir"
+	echo "$dir" >>redis.dirs
+	redis_init "$dir" >/dev/null 2>&1 && redis_start "$dir" >/dev/null 2>&1 ||
+	    return 1
+	echo "redis socket \"$dir/redis.sock\""
+}
+
+private_redis_stop()
+{
+	local dir
+	[ -f redis.dirs ] || return 0
+	while read -r dir; do
+		redis_stop "$dir"
+	done <redis.dirs
+	return 0
+}

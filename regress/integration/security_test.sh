@@ -203,8 +203,10 @@ rate_limit_head()
 }
 rate_limit_body()
 {
-	local i
-	start conf_append "limits {" "rate 5" "}"
+	local i r
+	require_env
+	r=$(private_redis) || atf_fail "cannot start a private Redis"
+	start conf_append "$r" "limits {" "rate 5" "}"
 	for i in 1 2 3 4 5; do
 		http_expect 404 GET "$(base)/api/v1/nothing-$i"
 	done
@@ -222,6 +224,7 @@ rate_limit_body()
 rate_limit_cleanup()
 {
 	authd_cleanup
+	private_redis_stop
 }
 
 atf_test_case redis_down_limits cleanup
