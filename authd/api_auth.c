@@ -50,7 +50,8 @@
 	"    user_agent, success) VALUES ($1, $2, $5::inet, $3, true)), " \
 	"u AS (UPDATE users SET last_login = now(), " \
 	"    hashed_password = coalesce($8, hashed_password) WHERE id = $1) " \
-	"SELECT id, exp, NOT EXISTS (SELECT 1 FROM sessions o " \
+	"SELECT id, exp, EXISTS (SELECT 1 FROM sessions o " \
+	"  WHERE o.user_id = $1) AND NOT EXISTS (SELECT 1 FROM sessions o " \
 	"  WHERE o.user_id = $1 AND o.device_fingerprint = $4) FROM s"
 
 #define REFRESH_ROTATE_SQL \
@@ -331,6 +332,7 @@ login_session_done(PGresult *res, void *arg)
 	rl_login_succeeded(lg->lg_account);
 	metrics_count(MC_SESSIONS_CREATED);
 	login_events(lg, 1, sid);
+	/* A device never seen before, but not the account's first login. */
 	if (strcmp(PQgetvalue(res, 0, 2), "t") == 0)
 		account_notify_new_login(lg->lg_uid, hr->hr_addr, lg->lg_ua);
 	log_info("request %s: login of user %" PRId64 " from %s, session %"
