@@ -18,13 +18,6 @@ NOID=9000000000000000000
 
 # --- fixtures --------------------------------------------------------
 
-# Raises the per-address limits, which these cases, all from one
-# address, would otherwise meet.
-conf_limits()
-{
-	conf_set "$AUTHD_CONF_FILE" limits \
-	    '{\n\trate 100000\n\tlogin rate 100000\n}'
-}
 
 # Starts the daemon of a test case and logs the root admin in: ROOT
 # (token), ROOT_UID, ROOT_CID, TAG (random, for unique names).
@@ -33,7 +26,6 @@ start()
 	require_env
 	TAG=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
 	authd_setup || atf_fail "authd_setup failed"
-	conf_limits
 	authd_start || atf_fail "authd did not start (its log is on stderr)"
 	login "$AUTHD_ADMIN_USERNAME"
 	ROOT=$TOKEN
