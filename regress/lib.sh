@@ -402,9 +402,29 @@ EOF
 # The run directory is also appended to ./authd.rundirs, which
 # authd_cleanup reads: a test case's body and cleanup share the working
 # directory but not their variables.  Call it again for a second daemon.
+# authd_reap_stale: stops the daemons of test cases that have ended (their
+# kyua work directory is gone), should their cleanup have missed them: a
+# stray daemon shares the database and would work the delivery queue and
+# the counters of the cases after it.
+authd_reap_stale()
+{
+	local p cwd
+	for p in $(ps -eo pid=,args= | awk '$2 == "authd:" && $3 == "parent" {
+	    print $1 }'); do
+		cwd=$(readlink "/proc/$p/cwd" 2>/dev/null) || continue
+		case $cwd in
+		*" (deleted)")
+			kill -TERM "$p" 2>/dev/null
+			;;
+		esac
+	done
+	return 0
+}
+
 authd_setup()
 {
 	local base
+	authd_reap_stale
 	base=${1:-$AUTHD_TEST_CONF}
 	AUTHD_RUNDIR=$(mktemp -d "$AUTHD_TEST_DIR/run.XXXXXX") || return 1
 	chmod 0755 "$AUTHD_RUNDIR"
