@@ -301,7 +301,8 @@ users_refused(struct users_req *ur, PGresult *res)
 
 /*
  * After a write: the company's integrations hear of it, and the user
- * gets the mails a change of address or password calls for.
+ * gets the mails a new account, a change of address or of password
+ * calls for.
  */
 static void
 users_after_write(struct users_req *ur, const char *text)
@@ -331,6 +332,10 @@ users_after_write(struct users_req *ur, const char *text)
 			delivery_enqueue(cid, "password.changed", data);
 	}
 	json_decref(data);
+	/* A new address is proved by its owner before it counts. */
+	if (uid > 0 && ur->ur_write == USERS_WRITE_CREATE &&
+	    json_is_false(json_object_get(obj, "is_verified")))
+		account_send_verification(uid);
 	if (uid > 0 && ur->ur_write != USERS_WRITE_CREATE &&
 	    hr->hr_method != EVHTTP_REQ_DELETE) {
 		if (ur->ur_hash[0] != '\0')

@@ -20,6 +20,7 @@
 
 #include "authd.h"
 #include "log.h"
+#include "tokcache.h"
 
 #define AUTH_SESSION_SQL \
 	"SELECT c.is_root, u.is_superuser, u.company_id, " \
@@ -39,6 +40,7 @@ auth_fail(struct http_req *hr, const char *detail)
 struct auth_verify_req {
 	auth_verify_cb	 av_cb;
 	void		*av_arg;
+	char		*av_token;
 };
 
 static void
@@ -52,6 +54,7 @@ auth_verify_done(struct ipc_msg *msg, void *arg)
 	if (msg == NULL || ipc_get_u32(msg, &valid) == -1 ||
 	    ipc_get_data(msg, &tc, sizeof(tc)) == -1 ||
 	    ipc_get_end(msg) == -1) {
+		free(av.av_token);
 		av.av_cb(-2, NULL, av.av_arg);
 		return;
 	}
@@ -59,13 +62,17 @@ auth_verify_done(struct ipc_msg *msg, void *arg)
 	tc.tc_sub[sizeof(tc.tc_sub) - 1] = '\0';
 	tc.tc_jti[sizeof(tc.tc_jti) - 1] = '\0';
 	tc.tc_type[sizeof(tc.tc_type) - 1] = '\0';
+	if (valid)
+		tokcache_put(av.av_token, &tc);
+	free(av.av_token);
 	av.av_cb(valid ? TOKEN_OK : TOKEN_INVALID, &tc, av.av_arg);
 }
 
 /*
  * Verifies a token's signature and claims.  With public keys a worker
  * does it itself, at once; an HS256 secret lives only in the keyholders,
- * so those tokens are verified there.
+ * so those tokens are verified there.  Either way a token verified
+ * before is found in the worker's cache.
  */
 void
 auth_verify(const char *token, auth_verify_cb cb, void *arg)
@@ -75,20 +82,29 @@ auth_verify(const char *token, auth_verify_cb cb, void *arg)
 	struct token_claims	 tc;
 	int			 r;
 
+	if (strlen(token) > TOKEN_MAX_LEN) {
+		cb(TOKEN_INVALID, NULL, arg);
+		return;
+	}
+	if (tokcache_get(token, time(NULL), worker_conf.c_leeway, &tc) == 0) {
+		cb(TOKEN_OK, &tc, arg);
+		return;
+	}
 	if (worker_conf.c_alg != ALG_HS256) {
 		memset(&tc, 0, sizeof(tc));
 		r = token_verify(&worker_keys, worker_conf.c_alg,
 		    worker_conf.c_issuer, worker_conf.c_leeway, time(NULL),
 		    token, &tc);
+		if (r == TOKEN_OK)
+			tokcache_put(token, &tc);
 		cb(r == TOKEN_OK ? TOKEN_OK : TOKEN_INVALID, &tc, arg);
 		return;
 	}
-	if (strlen(token) > TOKEN_MAX_LEN) {
-		cb(TOKEN_INVALID, NULL, arg);
-		return;
-	}
-	if ((av = malloc(sizeof(*av))) == NULL ||
+	if ((av = calloc(1, sizeof(*av))) == NULL ||
+	    (av->av_token = strdup(token)) == NULL ||
 	    (b = malloc(sizeof(*b))) == NULL) {
+		if (av != NULL)
+			free(av->av_token);
 		free(av);
 		cb(-2, NULL, arg);
 		return;
@@ -100,6 +116,7 @@ auth_verify(const char *token, auth_verify_cb cb, void *arg)
 	r = khc_request(IMSG_KH_VERIFY_TOKEN, b, auth_verify_done, av);
 	free(b);
 	if (r == -1) {
+		free(av->av_token);
 		free(av);
 		cb(-2, NULL, arg);
 	}

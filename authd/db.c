@@ -4,11 +4,17 @@
  * connection is free.  When the database is unreachable, queries fail at
  * once (the caller answers 503) and the pool reconnects by itself with a
  * growing delay; it never blocks the loop.
+ *
+ * Every statement is prepared once per connection, on its first use
+ * there, and executed by name afterwards: the server parses and plans
+ * it once, not on every request.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -26,6 +32,7 @@
 #define DB_BACKOFF_MIN_MS	100
 #define DB_BACKOFF_MAX_MS	5000
 #define DB_MAX_QUEUED		4096
+#define DB_MAX_STMTS		512	/* more run unprepared */
 
 enum db_state {
 	DB_DOWN,
@@ -54,6 +61,14 @@ struct db_conn {
 	struct db_query		*dc_query;
 	PGresult		*dc_result;
 	int			 dc_index;
+	int			 dc_preparing;	/* statement, or -1 */
+	uint8_t			 dc_prepared[DB_MAX_STMTS / 8];
+};
+
+/* The statements prepared so far; the index is the name. */
+struct db_stmt {
+	char			*ds_sql;
+	uint64_t		 ds_hash;
 };
 
 static struct db_conn		 db_pool[DB_MAX_POOL];
@@ -64,10 +79,13 @@ static struct event_base	*db_base;
 static struct event		*db_sweep;
 static char			 db_conninfo[CONFIG_LONGSTR];
 static int			 db_stopping;
+static struct db_stmt		 db_stmts[DB_MAX_STMTS];
+static int			 db_nstmts;
 
 static void	 db_connect(struct db_conn *);
 static void	 db_io(int, short, void *);
 static void	 db_next(struct db_conn *);
+static void	 db_send(struct db_conn *);
 
 const char *
 db_sqlstate(const PGresult *res)
@@ -101,6 +119,35 @@ db_up(void)
 		    db_pool[i].dc_state == DB_BUSY)
 			return (1);
 	return (0);
+}
+
+/* FNV-1a: statements are few and chosen by us, not by clients. */
+static uint64_t
+db_stmt_hash(const char *sql)
+{
+	uint64_t	 h = 14695981039346656037ULL;
+
+	for (; *sql != '\0'; sql++)
+		h = (h ^ (unsigned char)*sql) * 1099511628211ULL;
+	return (h);
+}
+
+/* The index of a statement, registered on first sight; -1 when full. */
+static int
+db_stmt_index(const char *sql)
+{
+	uint64_t	 h = db_stmt_hash(sql);
+	int		 i;
+
+	for (i = 0; i < db_nstmts; i++)
+		if (db_stmts[i].ds_hash == h &&
+		    strcmp(db_stmts[i].ds_sql, sql) == 0)
+			return (i);
+	if (db_nstmts == DB_MAX_STMTS ||
+	    (db_stmts[db_nstmts].ds_sql = strdup(sql)) == NULL)
+		return (-1);
+	db_stmts[db_nstmts].ds_hash = h;
+	return (db_nstmts++);
 }
 
 static void
@@ -185,6 +232,8 @@ db_broken(struct db_conn *c, const char *why)
 	PQfinish(c->dc_pg);
 	c->dc_pg = NULL;
 	c->dc_state = DB_DOWN;
+	c->dc_preparing = -1;
+	memset(c->dc_prepared, 0, sizeof(c->dc_prepared));
 	q = c->dc_query;
 	c->dc_query = NULL;
 	if (q != NULL)
@@ -225,6 +274,27 @@ db_finish_query(struct db_conn *c)
 		db_next(c);
 }
 
+/*
+ * The statement of the current query is prepared: the query runs now.
+ * A statement the server refused to prepare is the query's answer.
+ */
+static void
+db_prepared(struct db_conn *c)
+{
+	int	 idx = c->dc_preparing;
+
+	c->dc_preparing = -1;
+	if (c->dc_result == NULL ||
+	    PQresultStatus(c->dc_result) != PGRES_COMMAND_OK) {
+		db_finish_query(c);
+		return;
+	}
+	PQclear(c->dc_result);
+	c->dc_result = NULL;
+	c->dc_prepared[idx / 8] |= 1 << (idx % 8);
+	db_send(c);
+}
+
 static void
 db_read_results(struct db_conn *c)
 {
@@ -236,7 +306,10 @@ db_read_results(struct db_conn *c)
 	}
 	while (!PQisBusy(c->dc_pg)) {
 		if ((res = PQgetResult(c->dc_pg)) == NULL) {
-			db_finish_query(c);
+			if (c->dc_preparing != -1)
+				db_prepared(c);
+			else
+				db_finish_query(c);
 			return;
 		}
 		if (c->dc_result != NULL)
@@ -351,23 +424,36 @@ db_connect(struct db_conn *c)
 	db_watch(c, EV_WRITE);
 }
 
+/*
+ * Sends the connection's query: its statement's preparation first when
+ * this connection has not prepared it yet.
+ */
 static void
-db_next(struct db_conn *c)
+db_send(struct db_conn *c)
 {
-	struct db_query	*q;
-	int		 r;
+	struct db_query		*q = c->dc_query;
+	const char *const	*params = (const char *const *)q->dq_params;
+	char			 name[16];
+	int			 idx, ok, r;
 
-	if (c->dc_state != DB_IDLE || (q = TAILQ_FIRST(&db_queue)) == NULL)
-		return;
-	TAILQ_REMOVE(&db_queue, q, dq_entry);
-	db_nqueued--;
-	if (PQsendQueryParams(c->dc_pg, q->dq_sql, q->dq_nparams, NULL,
-	    (const char *const *)q->dq_params, NULL, NULL, 0) == 0) {
-		c->dc_query = q;
+	idx = db_stmt_index(q->dq_sql);
+	if (idx != -1)
+		snprintf(name, sizeof(name), "authd_%d", idx);
+	if (idx == -1)
+		ok = PQsendQueryParams(c->dc_pg, q->dq_sql, q->dq_nparams,
+		    NULL, params, NULL, NULL, 0);
+	else if (c->dc_prepared[idx / 8] & (1 << (idx % 8)))
+		ok = PQsendQueryPrepared(c->dc_pg, name, q->dq_nparams,
+		    params, NULL, NULL, 0);
+	else {
+		ok = PQsendPrepare(c->dc_pg, name, q->dq_sql, q->dq_nparams,
+		    NULL);
+		c->dc_preparing = idx;
+	}
+	if (ok == 0) {
 		db_broken(c, PQerrorMessage(c->dc_pg));
 		return;
 	}
-	c->dc_query = q;
 	c->dc_state = DB_BUSY;
 	db_timer_ms(c->dc_timer, DB_QUERY_TIMEOUT_MS);
 	if ((r = PQflush(c->dc_pg)) == -1) {
@@ -376,6 +462,19 @@ db_next(struct db_conn *c)
 	}
 	db_watch(c, r == 1 ? EV_READ | EV_WRITE | EV_PERSIST :
 	    EV_READ | EV_PERSIST);
+}
+
+static void
+db_next(struct db_conn *c)
+{
+	struct db_query	*q;
+
+	if (c->dc_state != DB_IDLE || (q = TAILQ_FIRST(&db_queue)) == NULL)
+		return;
+	TAILQ_REMOVE(&db_queue, q, dq_entry);
+	db_nqueued--;
+	c->dc_query = q;
+	db_send(c);
 }
 
 /* Queued queries that waited too long fail rather than hang a client. */
@@ -459,6 +558,7 @@ db_open(struct event_base *base, const struct authd_config *conf)
 		db_pool[i].dc_index = i;
 		db_pool[i].dc_backoff = DB_BACKOFF_MIN_MS;
 		db_pool[i].dc_state = DB_DOWN;
+		db_pool[i].dc_preparing = -1;
 		if ((db_pool[i].dc_timer = evtimer_new(base, db_timeout,
 		    &db_pool[i])) == NULL)
 			return (-1);

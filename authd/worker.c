@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "policy.h"
+#include "tokcache.h"
 #include "token.h"
 
 #define WORKER_DRAIN_SECONDS	10
@@ -116,6 +117,8 @@ worker_keys_done(struct ipc_msg *msg)
 	    n != (uint32_t)worker_newkeys.ks_nkeys)
 		return (-1);
 	token_keyset_clear(&worker_keys);
+	/* A key taken away takes its tokens' verification with it. */
+	tokcache_flush();
 	worker_keys = worker_newkeys;
 	memset(&worker_newkeys, 0, sizeof(worker_newkeys));
 	if ((doc = token_jwks(&worker_keys)) == NULL)

@@ -402,21 +402,32 @@ EOF
 # The run directory is also appended to ./authd.rundirs, which
 # authd_cleanup reads: a test case's body and cleanup share the working
 # directory but not their variables.  Call it again for a second daemon.
-# authd_reap_stale: stops the daemons of test cases that have ended (their
-# kyua work directory is gone), should their cleanup have missed them: a
-# stray daemon shares the database and would work the delivery queue and
-# the counters of the cases after it.
+# authd_reap_stale: kills the daemons of earlier test cases of this run
+# (their processes still write to a log under $AUTHD_TEST_DIR), should
+# their cleanup have missed them: a stray daemon shares the database and
+# would work the delivery queue and the counters of the cases after it.
+# Cases run one at a time, so at a case's first authd_setup every such
+# daemon is a stray.  Each is named in $AUTHD_TEST_DIR/strays.log, which
+# regress/run.sh prints at the end.
 authd_reap_stale()
 {
-	local p cwd
-	for p in $(ps -eo pid=,args= | awk '$2 == "authd:" && $3 == "parent" {
-	    print $1 }'); do
-		cwd=$(readlink "/proc/$p/cwd" 2>/dev/null) || continue
-		case $cwd in
-		*" (deleted)")
-			kill -TERM "$p" 2>/dev/null
+	local p log found
+	[ -f authd.rundirs ] && return 0
+	found=
+	for p in $(ps -eo pid=,args= | awk '$2 ~ /^authd:/ { print $1 }'); do
+		log=$(readlink "/proc/$p/fd/2" 2>/dev/null) || continue
+		case $log in
+		"$AUTHD_TEST_DIR"/*)
+			echo "$PWD: killed stray $(ps -o args= -p "$p" |
+			    tr -s ' ') $p, logging to $log" \
+			    >>"$AUTHD_TEST_DIR/strays.log"
+			kill -KILL "$p" 2>/dev/null
+			found="$found $p"
 			;;
 		esac
+	done
+	for p in $found; do
+		wait_until 5 proc_dead "$p"
 	done
 	return 0
 }

@@ -140,6 +140,11 @@ if [ "$kyua_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
 	echo "kyua test exited with status $kyua_status" >&2
 	failed=1
 fi
+if [ -s "$tmp/strays.log" ]; then
+	echo
+	echo "=== daemons left running by a test case, killed by the next:"
+	cat "$tmp/strays.log"
+fi
 echo
 if [ "$skipped" -gt 0 ]; then
 	echo "$skipped skipped:"

@@ -639,6 +639,54 @@ verify_flow_cleanup()
 	mail_cleanup
 }
 
+atf_test_case require_verified cleanup
+require_verified_head()
+{
+	atf_set descr "require verified email: a new account is mailed a" \
+	    "link and cannot log in until it is followed (ASVS 2.1.12)"
+	atf_set require.progs "curl python3"
+}
+verified_conf()
+{
+	mail_conf
+	echo "require verified email yes" >>"$AUTHD_CONF_FILE"
+}
+require_verified_body()
+{
+	local name email
+	require_env
+	sink_start
+	start verified_conf
+	login_admin
+	name="rv_$(rand)"
+	email="$name@example.com"
+	newpass
+	bearer 200 "$ACCESS" POST /api/v1/users/ \
+	    -H 'Content-Type: application/json' \
+	    --data "$(jsonobj email "$email" username "$name" \
+	    password "$NEWPASS")"
+	json_check http.body 'j["is_verified"] is False'
+	http_expect 403 POST "$AUTHD_URL/api/v1/auth/login" \
+	    --data-urlencode "username=$name" --data-urlencode "password=$NEWPASS"
+	detail_is "Email not verified"
+	sql_expect 1 "SELECT count(*) FROM login_history h JOIN users u
+	    ON u.id = h.user_id WHERE u.username = '$name'
+	    AND NOT h.success AND h.reason = 'email not verified'"
+	sql_expect 0 "SELECT count(*) FROM sessions s JOIN users u
+	    ON u.id = s.user_id WHERE u.username = '$name'"
+	mail_wait "$email" 1
+	mail_token "$email" verify-email
+	verify 200 "$TOKEN"
+	login "$name" "$NEWPASS"
+	# The right password is still needed.
+	http_expect 401 POST "$AUTHD_URL/api/v1/auth/login" \
+	    --data-urlencode "username=$name" --data-urlencode "password=x$NEWPASS"
+}
+require_verified_cleanup()
+{
+	mail_cleanup
+}
+
 atf_test_case verify_email_changed cleanup
 verify_email_changed_head()
 {
@@ -748,6 +796,7 @@ atf_init_test_cases()
 	atf_add_test_case reset_bound_user
 	atf_add_test_case reset_bad_input
 	atf_add_test_case verify_flow
+	atf_add_test_case require_verified
 	atf_add_test_case verify_email_changed
 	atf_add_test_case mail_retry
 	atf_add_test_case mail_relay_down

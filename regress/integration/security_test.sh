@@ -227,6 +227,55 @@ rate_limit_cleanup()
 	private_redis_stop
 }
 
+atf_test_case two_nodes_limits cleanup
+two_nodes_limits_head()
+{
+	atf_set descr "two authd nodes sharing a Redis share the rate" \
+	    "counters and the lockout counts"
+}
+two_nodes_limits_body()
+{
+	local r i url url1 url2
+	require_env
+	r=$(private_redis) || atf_fail "cannot start a private Redis"
+	start conf_append "$r" "limits {" "rate 6" \
+	    "lockout 3 failures window 900 time 60" "}"
+	url1=$AUTHD_URL
+	authd_setup || atf_fail "authd_setup failed"
+	conf_append "$r" "limits {" "rate 6" \
+	    "lockout 3 failures window 900 time 60" "}"
+	authd_start || atf_fail "the second authd did not start"
+	url2=$AUTHD_URL
+	[ "$url1" != "$url2" ] || atf_fail "both daemons on $url1"
+	# Three requests on each node use up the one budget.
+	for i in 1 2 3; do
+		http_expect 404 GET "$url1/api/v1/nothing-$i"
+		http_expect 404 GET "$url2/api/v1/nothing-$i"
+	done
+	grep -qi '^RateLimit-Remaining: 0' http.headers ||
+	    atf_fail "$(oneline "node 2 did not count node 1's requests:" \
+	    "$(grep -i '^RateLimit' http.headers)")"
+	http_expect 429 GET "$url1/api/v1/nothing"
+	detail_is "Rate limit exceeded"
+	http_expect 429 GET "$url2/api/v1/nothing"
+	# Failures on either node lock the account on both.
+	mkuser shared
+	for url in "$url1" "$url2" "$url1"; do
+		http_expect 401 POST "$url/api/v1/auth/login" \
+		    --data-urlencode "username=$NEW_USER" \
+		    --data-urlencode "password=wrong"
+	done
+	http_expect 429 POST "$url2/api/v1/auth/login" \
+	    --data-urlencode "username=$NEW_USER" \
+	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD"
+	detail_is "Too many login attempts"
+}
+two_nodes_limits_cleanup()
+{
+	authd_cleanup
+	private_redis_stop
+}
+
 atf_test_case redis_down_limits cleanup
 redis_down_limits_head()
 {
@@ -371,6 +420,7 @@ atf_init_test_cases()
 	atf_add_test_case lockout
 	atf_add_test_case lockout_parallel
 	atf_add_test_case rate_limit
+	atf_add_test_case two_nodes_limits
 	atf_add_test_case redis_down_limits
 	atf_add_test_case cors
 	atf_add_test_case metrics
