@@ -53,7 +53,7 @@ same()
 	cmp -s http.body "$2" || atf_fail "$1 is not $2"
 }
 
-atf_test_case pages
+atf_test_case pages cleanup
 pages_head()
 {
 	atf_set descr "the pages and their files: types, the docs CSP on the" \
@@ -102,7 +102,7 @@ pages_cleanup()
 	authd_cleanup
 }
 
-atf_test_case swagger
+atf_test_case swagger cleanup
 swagger_head()
 {
 	atf_set descr "Swagger UI in Chromium lists every operation, reports" \
@@ -120,7 +120,7 @@ swagger_cleanup()
 	authd_cleanup
 }
 
-atf_test_case redoc
+atf_test_case redoc cleanup
 redoc_head()
 {
 	atf_set descr "ReDoc in Chromium lists every operation, and CSP" \
@@ -138,7 +138,7 @@ redoc_cleanup()
 	authd_cleanup
 }
 
-atf_test_case try_it_out
+atf_test_case try_it_out cleanup
 try_it_out_head()
 {
 	atf_set descr "Authorize (OAuth2 password flow against" \
@@ -163,7 +163,7 @@ try_it_out_cleanup()
 	authd_cleanup
 }
 
-atf_test_case without_npm
+atf_test_case without_npm cleanup
 without_npm_head()
 {
 	atf_set descr "a build without the npm registry succeeds, embeds" \

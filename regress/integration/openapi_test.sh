@@ -99,7 +99,7 @@ routes_catches_body()
 	done
 }
 
-atf_test_case served
+atf_test_case served cleanup
 served_head()
 {
 	atf_set descr "GET /api/v1/openapi.json is the source document," \
@@ -133,7 +133,7 @@ served_cleanup()
 	authd_cleanup
 }
 
-atf_test_case routed_live
+atf_test_case routed_live cleanup
 routed_live_head()
 {
 	atf_set descr "a running authd routes every operation of the" \
