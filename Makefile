@@ -34,7 +34,7 @@ UNIT_SRCS =	$(wildcard regress/unit/t_*.c)
 UNIT_PROGS =	$(UNIT_SRCS:.c=)
 HEADERS =	$(wildcard libauth/*.h authd/*.h authctl/*.h)
 
-.PHONY: all deps test run install uninstall clean lint bench fuzz
+.PHONY: all deps test run install uninstall clean lint bench soak fuzz
 
 all: deps authd/authd authctl/authctl $(UNIT_PROGS) regress/bench/hashbench \
 	regress/bench/evhttp_bare
@@ -80,6 +80,11 @@ run: all
 
 bench: all
 	@sh regress/bench/bench.sh
+
+# A mixed load for SOAK_SECONDS (600); fails on memory or descriptor
+# growth of any authd process, on errors and on restarted processes.
+soak: all
+	@sh regress/bench/soak.sh
 
 lint: all
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \

@@ -35,6 +35,9 @@ function request()
 end
 
 function response(status, headers, body)
+	if bench_counting then
+		bench_tally(status)
+	end
 	if status ~= 200 then
 		return
 	end
