@@ -4,7 +4,7 @@
  * company).  The answer follows the route checks: a superuser may do
  * everything inside its company; anyone else needs the permission among
  * its effective ones (its roles and their parent chains), read from the
- * database so that a change of roles counts at once.
+ * database in this request so that a change of roles counts at once.
  */
 #include <sys/types.h>
 
@@ -101,6 +101,18 @@ api_authz_check(struct http_req *hr)
 	if (target != hr->hr_user.au_uid && !hr->hr_user.au_superuser) {
 		json_decref(body);
 		http_error(hr, 403, "The user doesn't have enough privileges");
+		return;
+	}
+	/*
+	 * The caller's own permission by name: authentication has just
+	 * read its effective permissions, in this request, from the
+	 * database; asking again would read the same rows.
+	 */
+	if (target == hr->hr_user.au_uid && field_present(body, "permission")) {
+		http_reply(hr, 200, json_pack("{s:b}", "allowed",
+		    hr->hr_user.au_superuser || auth_has_perm(&hr->hr_user,
+		    field_str(body, "permission"))));
+		json_decref(body);
 		return;
 	}
 	snprintf(uid, sizeof(uid), "%" PRId64, target);

@@ -123,6 +123,7 @@ rss_idle=$(rss_kib "$AUTHD_PID")
 note "start_ms $start_ms, idle RSS $rss_idle KiB"
 echo "$start_ms" >"$tmp/start_ms"
 echo "$rss_idle" >"$tmp/rss_idle"
+pss_kib "$AUTHD_PID" >"$tmp/pss_idle"
 echo "$rss_idle" >"$tmp/rss_load"
 
 token=$(head -n 1 "$tmp/access.tokens")
@@ -164,6 +165,8 @@ BENCH_USERS=$NUSERS BENCH_PASSWORD=$PASSWORD WRK_TIMEOUT=$LOGIN_TIMEOUT \
     "$((SECONDS_ + 2))" &
 bg_pids="$!"
 sleep 1
+# Once, under the heaviest load: every keyholder holds argon2's memory.
+(sleep 2; pss_kib "$AUTHD_PID" >"$tmp/pss_load") &
 BENCH_PATH=/api/v1/users/me BENCH_TOKENS=$tmp/access.tokens \
     run_wrk users_me_under_login_flood api.lua "$CONNS" "$AUTHD_URL"
 wait "$bg_pids" || die "the login flood under users_me_under_login_flood failed"
@@ -301,6 +304,12 @@ config = {"algorithm": "ES256",
         "bcrypt": {"cost": 12}},
     "access_log": False, "max_error_rate": max_errors}
 config.update(json.loads(os.environ["BENCH_CONFIG"]))
+def kib_or_none(name):
+    try:
+        return int(open(tmp + "/" + name).read())
+    except (OSError, ValueError):
+        return None
+
 res = {
     "machine": os.environ["BENCH_MACHINE"],
     "config": config,
@@ -315,6 +324,8 @@ res = {
     "scenarios": scen,
     "rss_idle_kib": int(open(tmp + "/rss_idle").read()),
     "rss_load_kib": int(open(tmp + "/rss_load").read()),
+    "pss_idle_kib": kib_or_none("pss_idle"),
+    "pss_load_kib": kib_or_none("pss_load"),
     "start_ms": int(open(tmp + "/start_ms").read()),
     "valid": not invalid,
 }
@@ -340,6 +351,8 @@ print("%-28s %10.1f %6s%s" % ("ceiling: HTTP (evhttp_bare)", http_ceiling,
     "req/s", "  INVALID" if why_invalid(bare) else ""))
 print("%-28s %10d %6s" % ("rss_idle", res["rss_idle_kib"], "KiB"))
 print("%-28s %10d %6s" % ("rss_load", res["rss_load_kib"], "KiB"))
+for k in ("pss_idle", "pss_load"):
+    print("%-28s %10s %6s" % (k, f(res[k + "_kib"], "%d"), "KiB"))
 print("%-28s %10d %6s" % ("start", res["start_ms"], "ms"))
 print("results: " + out)
 for i in invalid:

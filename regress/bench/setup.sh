@@ -106,6 +106,24 @@ rss_kib()
 	    $1 == g && $3 == "authd:" { t += $2 } END { print t + 0 }'
 }
 
+# pss_kib PGID: the proportional set size of the same processes: shared
+# pages (the libraries every process maps) count once in the sum, as
+# they are once in memory.  Empty when smaps_rollup cannot be read
+# (non-dumpable keyholders, without root).
+pss_kib()
+{
+	local p t v
+	t=0
+	for p in $(ps -eo pid=,pgid=,args= | awk -v g="$1" '
+	    $2 == g && $3 == "authd:" { print $1 }'); do
+		v=$(awk '$1 == "Pss:" { print $2 }' \
+		    "/proc/$p/smaps_rollup" 2>/dev/null) || return 0
+		[ -n "$v" ] || return 0
+		t=$((t + v))
+	done
+	echo "$t"
+}
+
 # rss_sample PGID FILE SECONDS: samples rss_kib every half second for
 # SECONDS, keeping the largest in FILE (run in the background).
 rss_sample()
