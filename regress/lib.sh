@@ -392,16 +392,6 @@ EOF
 }
 
 # --- the daemon under test -------------------------------------------
-# authd_setup makes a run directory under $AUTHD_TEST_DIR, a free port and
-# a config derived from $AUTHD_TEST_CONF, and sets:
-#   AUTHD_RUNDIR	the run directory (control socket, pid file, log)
-#   AUTHD_CONF_FILE	its authd.conf
-#   AUTHD_PORT, AUTHD_URL	where it listens (http://127.0.0.1:PORT)
-#   AUTHD_SOCKET	its control socket
-#   AUTHD_LOG		where authd_start sends the daemon's stderr
-# The run directory is also appended to ./authd.rundirs, which
-# authd_cleanup reads: a test case's body and cleanup share the working
-# directory but not their variables.  Call it again for a second daemon.
 # authd_reap_stale: kills the daemons of earlier test cases of this run
 # (their processes still write to a log under $AUTHD_TEST_DIR), should
 # their cleanup have missed them: a stray daemon shares the database and
@@ -414,10 +404,12 @@ authd_reap_stale()
 	local p log found
 	[ -f authd.rundirs ] && return 0
 	found=
-	for p in $(ps -eo pid=,args= | awk '$2 ~ /^authd:/ { print $1 }'); do
+	# By log, not by name: a copy of the binary (docs_test) has
+	# another process title.
+	for p in $(ls /proc | grep '^[0-9][0-9]*$'); do
 		log=$(readlink "/proc/$p/fd/2" 2>/dev/null) || continue
 		case $log in
-		"$AUTHD_TEST_DIR"/*)
+		"$AUTHD_TEST_DIR"/run.*/authd.log)
 			echo "$PWD: killed stray $(ps -o args= -p "$p" |
 			    tr -s ' ') $p, logging to $log" \
 			    >>"$AUTHD_TEST_DIR/strays.log"
@@ -432,6 +424,16 @@ authd_reap_stale()
 	return 0
 }
 
+# authd_setup makes a run directory under $AUTHD_TEST_DIR, a free port and
+# a config derived from $AUTHD_TEST_CONF, and sets:
+#   AUTHD_RUNDIR	the run directory (control socket, pid file, log)
+#   AUTHD_CONF_FILE	its authd.conf
+#   AUTHD_PORT, AUTHD_URL	where it listens (http://127.0.0.1:PORT)
+#   AUTHD_SOCKET	its control socket
+#   AUTHD_LOG		where authd_start sends the daemon's stderr
+# The run directory is also appended to ./authd.rundirs, which
+# authd_cleanup reads: a test case's body and cleanup share the working
+# directory but not their variables.  Call it again for a second daemon.
 authd_setup()
 {
 	local base
