@@ -6,6 +6,7 @@
  * that worker's channel and never touches the keys.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #define KH_MAX_PEERS	(AUTHD_MAX_WORKERS * 2)
 #define KH_PEPPER_MAX	1024
 #define KH_CLAIMS_MAX	2048
+#define KH_NICE		10	/* below the workers: see keyholder_main */
 
 struct kh_peer {
 	struct ipc_ev	 kp_iev;
@@ -564,6 +566,13 @@ keyholder_main(int index)
 	if (proc_read_config(&kh_parent.ie_ipc, &kh_conf) == -1)
 		fatalx("no configuration from the parent");
 	kh_apply_config();
+	/*
+	 * A password hash takes tens of milliseconds of CPU: under a flood
+	 * of logins the workers' event loops must still get the CPU first,
+	 * or every other request waits behind the hashes.
+	 */
+	if (setpriority(PRIO_PROCESS, 0, KH_NICE) == -1)
+		log_warn("setpriority %d", KH_NICE);
 	proc_drop(&kh_conf, PROC_KEYHOLDER, geteuid() == 0);
 
 	if ((kh_base = event_base_new()) == NULL)

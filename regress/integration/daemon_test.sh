@@ -123,6 +123,7 @@ process_titles_head()
 }
 process_titles_body()
 {
+	local pid
 	start set_counts
 	atf_check -o match:'^authd: parent' ps -o args= -p "$AUTHD_PID"
 	# The children report ready before the first answer, but give a
@@ -131,6 +132,13 @@ process_titles_body()
 	expect_children keyholder 2
 	# Nothing else runs under the parent.
 	atf_check -o inline:"5\n" sh -c "ps -o pid= --ppid $AUTHD_PID | wc -l"
+	# Hashing yields the CPU to the workers' event loops.
+	for pid in $(authd_children keyholder); do
+		atf_check -o match:'^ *10$' ps -o ni= -p "$pid"
+	done
+	for pid in $(authd_children worker); do
+		atf_check -o match:'^ *0$' ps -o ni= -p "$pid"
+	done
 }
 process_titles_cleanup()
 {
