@@ -28,6 +28,7 @@
 #include "authd.h"
 #include "log.h"
 #include "metrics.h"
+#include "sandbox.h"
 #include "seal.h"
 #include "token.h"
 
@@ -254,8 +255,16 @@ parent_shutdown(int status)
 static void
 parent_describe_exit(int wstatus, char *buf, size_t len)
 {
-	if (WIFSIGNALED(wstatus))
-		snprintf(buf, len, "terminated; signal %d", WTERMSIG(wstatus));
+	const char	*name;
+
+	/* SIGSYS is the seccomp filter's kill: say so plainly. */
+	if (WIFSIGNALED(wstatus)) {
+		name = sigabbrev_np(WTERMSIG(wstatus));
+		snprintf(buf, len, "killed by signal %d (SIG%s)%s",
+		    WTERMSIG(wstatus), name != NULL ? name : "?",
+		    WTERMSIG(wstatus) == SIGSYS ?
+		    ": a system call the sandbox forbids" : "");
+	}
 	else if (WIFEXITED(wstatus))
 		snprintf(buf, len, "exited with status %d",
 		    WEXITSTATUS(wstatus));
@@ -299,7 +308,7 @@ static void
 parent_sigchld(void)
 {
 	struct child	*ch;
-	char		 why[64];
+	char		 why[128];
 	pid_t		 pid;
 	int		 wstatus, fatal_loss = 0;
 
@@ -495,15 +504,17 @@ parent_reload(char *err, size_t errlen)
 	    nconf.c_workers != parent_conf.c_workers ||
 	    nconf.c_keyholders != parent_conf.c_keyholders ||
 	    strcmp(nconf.c_user, parent_conf.c_user) != 0 ||
-	    strcmp(nconf.c_control, parent_conf.c_control) != 0)
-		log_warnx("listen, prefork, keyholders, user, chroot and "
-		    "socket changes take effect at the next start");
+	    strcmp(nconf.c_control, parent_conf.c_control) != 0 ||
+	    nconf.c_sandbox != parent_conf.c_sandbox)
+		log_warnx("listen, prefork, keyholders, user, chroot, "
+		    "socket and sandbox changes take effect at the next start");
 	memcpy(nconf.c_listen, parent_conf.c_listen, sizeof(nconf.c_listen));
 	nconf.c_nlisten = parent_conf.c_nlisten;
 	nconf.c_workers = parent_conf.c_workers;
 	nconf.c_keyholders = parent_conf.c_keyholders;
 	memcpy(nconf.c_user, parent_conf.c_user, sizeof(nconf.c_user));
 	memcpy(nconf.c_chroot, parent_conf.c_chroot, sizeof(nconf.c_chroot));
+	nconf.c_sandbox = parent_conf.c_sandbox;
 	memcpy(nconf.c_control, parent_conf.c_control,
 	    sizeof(nconf.c_control));
 
@@ -678,8 +689,9 @@ parent_signals(void)
 void
 parent_main(struct authd_config *conf)
 {
-	char	 err[512];
-	int	 i, ctlfd;
+	const char	*off;
+	char		 err[512];
+	int		 i, ctlfd;
 
 	parent_conf = *conf;
 	log_procinit(proc_title(PROC_PARENT));
@@ -731,6 +743,8 @@ parent_main(struct authd_config *conf)
 	log_info("started: %d keyholders, %d workers, listening on %s "
 	    "port %u", parent_conf.c_keyholders, parent_conf.c_workers,
 	    parent_conf.c_listen[0].cl_addr, parent_conf.c_listen[0].cl_port);
+	if ((off = sandbox_off_reason(&parent_conf)) != NULL)
+		log_info("sandbox of keyholders and workers off: %s", off);
 	event_base_dispatch(parent_base);
 	parent_shutdown(1);
 }

@@ -22,6 +22,7 @@
 
 #include "authd.h"
 #include "log.h"
+#include "sandbox.h"
 
 const char *
 proc_title(enum proc_role role)
@@ -93,7 +94,8 @@ proc_exec(enum proc_role role, int index, int fd)
 /*
  * Gives up privileges in the one fixed order: look up the user while
  * /etc is reachable, chroot, then groups, gid and uid, then no new
- * privileges ever, then prove that root cannot be regained.  Started as
+ * privileges ever, then prove that root cannot be regained, and last
+ * the sandbox of the role (sandbox.c).  Started as
  * an ordinary user, authd keeps that user and only loses new privileges.
  */
 void
@@ -136,6 +138,11 @@ proc_drop(const struct authd_config *conf, enum proc_role role,
 		fatal("prctl PR_SET_PDEATHSIG");
 	if (getppid() == 1)
 		fatalx("parent went away");
+	/* Last: the seccomp filter would refuse most of the above. */
+	if (role == PROC_KEYHOLDER)
+		sandbox_keyholder(conf);
+	else if (role == PROC_WORKER)
+		sandbox_worker(conf);
 }
 
 /* A child blocks for its configuration, the first message it gets. */

@@ -104,6 +104,7 @@ config_defaults(struct authd_config *c)
 	strlcpy(c->c_smtp_from, "authd@localhost", sizeof(c->c_smtp_from));
 	c->c_require_verified = 0;
 	c->c_access_log = 1;
+	c->c_sandbox = 1;
 }
 
 /* A quoted string that the lexer reads back unchanged. */
@@ -223,6 +224,7 @@ config_print(FILE *fp, const struct authd_config *c)
 	fprintf(fp, "\nrequire verified email %s\n",
 	    c->c_require_verified ? "yes" : "no");
 	fprintf(fp, "access log %s\n", c->c_access_log ? "yes" : "no");
+	fprintf(fp, "sandbox %s\n", c->c_sandbox ? "yes" : "no");
 	/* Zero means the built-in default of each: nothing to print. */
 	if (c->c_callback_private)
 		fprintf(fp, "callback private yes\n");

@@ -119,6 +119,7 @@ struct authd_config {
 	char		 c_smtp_from[CONFIG_STR];	/* default "authd@localhost" */
 	int		 c_require_verified;	/* refuse login until verified */
 	int		 c_access_log;		/* a log line a request, def 1 */
+	int		 c_sandbox;		/* seccomp, Landlock; default 1 */
 
 	/* outbound webhook deliveries (delivery.c); 0 = the default */
 	int		 c_callback_private;	/* allow loopback/private callback

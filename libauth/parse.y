@@ -132,7 +132,8 @@ static void	 conf_net(const char *, struct config_net *, int *, int,
 %token	HOST HSTS INCLUDE ISSUER ITERATIONS KEYHOLDER KEYHOLDERS KEYS LEEWAY
 %token	LENGTH LIFETIME LIMITS LIST LISTEN LOCKOUT LOGIN MEMORY METRICS ON
 %token	ORIGIN PARALLELISM PASSWORD PEPPER PIDFILE POOL PORT PREFORK PROXY
-%token	PUBLIC QUEUE RATE REDIS REFRESH REQUIRE SMTP SOCKET TIME TIMEOUT
+%token	PUBLIC QUEUE RATE REDIS REFRESH REQUIRE SANDBOX SMTP SOCKET TIME
+%token	TIMEOUT
 %token	TOKEN TRUSTED URL USER VERIFIED WINDOW LOG
 %token	ERROR
 %token	<string>	STRING
@@ -359,6 +360,15 @@ main		: LISTEN ON STRING port		{
 				conf_setstr(conf->c_smtp_from,
 				    sizeof(conf->c_smtp_from), $3, "smtp from");
 			free($3);
+		}
+		| SANDBOX STRING		{
+			if (strcmp($2, "yes") == 0)
+				conf->c_sandbox = 1;
+			else if (strcmp($2, "no") == 0)
+				conf->c_sandbox = 0;
+			else
+				yyerror("sandbox: yes or no, not \"%s\"", $2);
+			free($2);
 		}
 		| ACCESS LOG STRING		{
 			if (strcmp($3, "yes") == 0)
@@ -694,6 +704,7 @@ static const struct conf_keyword conf_keywords[] = {
 	{ "redis",		REDIS },
 	{ "refresh",		REFRESH },
 	{ "require",		REQUIRE },
+	{ "sandbox",		SANDBOX },
 	{ "smtp",		SMTP },
 	{ "socket",		SOCKET },
 	{ "time",		TIME },

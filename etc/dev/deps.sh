@@ -12,7 +12,7 @@ PACKAGES="build-essential pkg-config bison
 	libatf-dev atf-sh kyua
 	postgresql redis-server
 	mandoc cppcheck curl python3 clang libclang-rt-14-dev
-	wrk oathtool faketime python3-aiosmtpd
+	wrk oathtool faketime python3-aiosmtpd gdb
 	chromium chromium-driver"
 
 missing()

@@ -256,6 +256,7 @@ ATF_TC_BODY(defaults, tc)
 	ATF_CHECK_STREQ(c.c_smtp_from, "authd@localhost");
 	ATF_CHECK_EQ(c.c_require_verified, 0);
 	ATF_CHECK_EQ(c.c_access_log, 1);
+	ATF_CHECK_EQ(c.c_sandbox, 1);
 	/* Every unused byte is zero: the structure is compared and sent. */
 	ATF_CHECK_EQ(c.c_user[sizeof(c.c_user) - 1], 0);
 	ATF_CHECK_EQ(c.c_listen[3].cl_port, 0);
