@@ -197,8 +197,17 @@ token_b64url_dec(const char *s, size_t len, size_t *outlen)
 {
 	uint8_t		*out;
 	const char	*end;
-	size_t		 max = len / 4 * 3 + 3;
+	size_t		 max = len / 4 * 3 + 3, i;
 
+	/*
+	 * libsodium's decoder reads some bytes outside the alphabet (0xff)
+	 * as letters, which would give a token a second encoding.
+	 */
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
+			return (NULL);
 	if (len == 0 || (out = malloc(max + 1)) == NULL)
 		return (NULL);
 	if (sodium_base642bin(out, max, s, len, NULL, outlen, &end,

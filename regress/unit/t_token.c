@@ -383,6 +383,46 @@ ATF_TC_BODY(es256_openssl_independent, tc)
  * ECDSA (r, s) and (r, n - s) are both valid: we sign low-S only and
  * refuse the other, so a revoked token cannot come back re-encoded.
  */
+/*
+ * Found by fuzz_token: libsodium's base64 decoder reads a byte outside
+ * the alphabet (0xff) as a letter, so a signed token with such a byte in
+ * place of one of its own was accepted: a second encoding of it.
+ */
+ATF_TC_WITHOUT_HEAD(b64_outside_alphabet);
+ATF_TC_BODY(b64_outside_alphabet, tc)
+{
+	struct t_dir		 td;
+	struct token_keyset	 ks;
+	char			 kid[TOKEN_KID_LEN], claims[512], *tok;
+	size_t			 len, i;
+	int			 accepted = 0;
+	char			 saved;
+
+	t_mkdir(&td);
+	t_keyset(&td, ALG_ES256, &ks, kid);
+	t_claims(claims, sizeof(claims));
+	ATF_REQUIRE((tok = token_sign(&ks, claims)) != NULL);
+	ATF_REQUIRE_EQ(t_verify(&ks, ALG_ES256, tok), TOKEN_OK);
+	len = strlen(tok);
+	for (i = 0; i < len; i++) {
+		if (tok[i] == '.')
+			continue;
+		saved = tok[i];
+		tok[i] = (char)0xff;
+		if (t_verify(&ks, ALG_ES256, tok) == TOKEN_OK)
+			accepted++;
+		tok[i] = (char)0x80;
+		if (t_verify(&ks, ALG_ES256, tok) == TOKEN_OK)
+			accepted++;
+		tok[i] = saved;
+	}
+	ATF_CHECK_EQ(accepted, 0);
+	ATF_CHECK_EQ(t_verify(&ks, ALG_ES256, tok), TOKEN_OK);
+	free(tok);
+	token_keyset_clear(&ks);
+	t_rmdir(&td);
+}
+
 ATF_TC_WITHOUT_HEAD(es256_malleability);
 ATF_TC_BODY(es256_malleability, tc)
 {
@@ -1178,6 +1218,7 @@ ATF_TC_BODY(key_serialize, tc)
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, sign_verify_es256);
+	ATF_TP_ADD_TC(tp, b64_outside_alphabet);
 	ATF_TP_ADD_TC(tp, sign_verify_rs256);
 	ATF_TP_ADD_TC(tp, sign_verify_hs256);
 	ATF_TP_ADD_TC(tp, es256_openssl_independent);
