@@ -40,11 +40,17 @@
 	"INSERT INTO login_history (user_id, company_id, ip_address, " \
 	"  user_agent, success, reason) " \
 	"VALUES ($1, $2, $3::inet, $4, false, $5)"
+/*
+ * A session ends on a whole second: token "exp" claims are whole seconds,
+ * and a fractional end rounded up let a refreshed pair outlive its
+ * session by one second.
+ */
 #define LOGIN_SESSION_SQL \
 	"WITH s AS (INSERT INTO sessions (user_id, company_id, device_info, " \
 	"    device_fingerprint, ip_address, expires_at, refresh_jti) " \
 	"  VALUES ($1, $2, $3, $4, $5::inet, " \
-	"    now() + make_interval(secs => $6::int), $7) " \
+	"    date_trunc('second', now()) + make_interval(secs => $6::int), " \
+	"    $7) " \
 	"  RETURNING id, extract(epoch FROM expires_at)::bigint AS exp), " \
 	"h AS (INSERT INTO login_history (user_id, company_id, ip_address, " \
 	"    user_agent, success) VALUES ($1, $2, $5::inet, $3, true)), " \
