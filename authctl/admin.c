@@ -109,6 +109,22 @@ static void	 admin_text(json_t *, char *, size_t);
 static void	 admin_table(json_t *, const struct admin_view *);
 static void	 admin_line(json_t *, const char *);
 
+/* Whether a call changes the database, and so authd's cache. */
+static int
+admin_changes(const char *sql)
+{
+	static const char *const	 reads[] = {
+		ADMIN_USERS_SQL, ADMIN_COMPANIES_SQL, ADMIN_SESSIONS_SQL,
+		ADMIN_USER_SHOW_SQL, ADMIN_USER_CHECK_SQL
+	};
+	size_t				 i;
+
+	for (i = 0; i < ADMIN_N(reads); i++)
+		if (strcmp(sql, reads[i]) == 0)
+			return (0);
+	return (1);
+}
+
 /*
  * Runs one authd_ctl_* function and returns the JSON of its answer, or
  * NULL after printing the refusal or the failure.
@@ -159,6 +175,10 @@ admin_call(struct ctl_ctx *cc, const char *sql, int nparams,
 		json_decref(j);
 		j = NULL;
 	}
+	if (j != NULL && admin_changes(sql) && cache_invalidate(&cc->cc_conf) ==
+	    -1)
+		warnx("the change is made; running workers may answer from "
+		    "their cache for up to 30 seconds");
  done:
 	PQclear(res);
 	PQfinish(conn);
@@ -624,4 +644,21 @@ admin_session_kill(struct ctl_ctx *cc)
 	}
 	p[0] = cc->cc_argv[0];
 	return (admin_run(cc, ADMIN_SESSION_KILL_SQL, 1, p, &view));
+}
+
+/* --- cache ---------------------------------------------------------- */
+
+/* After a change made in the database by hand (authd/authcache.c). */
+int
+admin_cache_flush(struct ctl_ctx *cc)
+{
+	static const struct admin_view view =
+	    ADMIN_LINE("authentication cache flushed");
+	json_t	*j;
+
+	if (cache_invalidate(&cc->cc_conf) == -1)
+		return (AUTHCTL_EXIT_ERROR);
+	if ((j = json_pack("{s:b}", "flushed", 1)) == NULL)
+		errx(AUTHCTL_EXIT_ERROR, "out of memory");
+	return (admin_print(cc, j, &view));
 }

@@ -28,6 +28,7 @@ struct ctl_cmd {
 
 /* Sorted by words: usage() prints them in this order. */
 static const struct ctl_cmd ctl_cmds[] = {
+	{ { "cache", "flush" }, admin_cache_flush, 0, 0, "", 1 },
 	{ { "company", "add" }, admin_company_add, 1, 3,
 	    "name [description text]", 1 },
 	{ { "company", "del" }, admin_company_del, 1, 2, "company [force]", 1 },

@@ -65,6 +65,7 @@ int	 db_init(struct ctl_ctx *);
 struct pg_conn	*db_connect(const struct ctl_ctx *);
 
 /* admin.c: users, companies, roles and sessions in PostgreSQL. */
+int	 admin_cache_flush(struct ctl_ctx *);
 int	 admin_show_users(struct ctl_ctx *);
 int	 admin_show_companies(struct ctl_ctx *);
 int	 admin_show_sessions(struct ctl_ctx *);
@@ -99,10 +100,13 @@ int	 pw_hash(const struct authd_config *, const char *password,
 	    char *hash, size_t hashlen);
 
 /*
- * lockout.c: deletes the lockout counters that authd's workers keep in
- * Redis for the user id uid.  0, or -1 after a message.
+ * redis.c: what authctl changes in the Redis of authd's workers.  Each
+ * returns 0, or -1 after a message.
  */
+/* Deletes the login lockout counters of the user id uid. */
 int	 lockout_clear(const struct authd_config *, const char *uid);
+/* Kills every entry of the workers' authentication cache. */
+int	 cache_invalidate(const struct authd_config *);
 
 /* key.c */
 int	 key_generate(struct ctl_ctx *);

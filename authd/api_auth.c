@@ -337,6 +337,8 @@ login_session_done(PGresult *res, void *arg)
 	exp = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	rl_login_succeeded(lg->lg_account);
 	metrics_count(MC_SESSIONS_CREATED);
+	/* Its last_login, in its cached /users/me, is now another. */
+	hr->hr_inval_uid = lg->lg_uid;
 	login_events(lg, 1, sid);
 	/* A device never seen before, but not the account's first login. */
 	if (strcmp(PQgetvalue(res, 0, 2), "t") == 0)
@@ -626,6 +628,7 @@ refresh_grace_done(PGresult *res, void *arg)
 	params[0] = sid;
 	params[1] = uid;
 	params[2] = "refresh token reuse";
+	hr->hr_inval_uid = rf->rf_tc.tc_uid;
 	if (db_query(SESSION_REVOKE_SQL, 3, params, refresh_revoked, rf) == -1)
 		http_unavailable(hr);
 }

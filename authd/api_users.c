@@ -522,16 +522,30 @@ users_hash(struct users_req *ur, const char *password)
 
 /* --- reads --------------------------------------------------------- */
 
+static void
+users_me_done(PGresult *res, void *arg)
+{
+	struct http_req	*hr = arg;
+
+	if (db_ok(res) && PQntuples(res) == 1)
+		authcache_put_me(hr, PQgetvalue(res, 0, 0));
+	http_object_done(res, hr);
+}
+
 void
 api_users_me(struct http_req *hr)
 {
 	const char	*params[1];
 	char		 uid[INT64_STR];
 
+	if (hr->hr_ac_me != NULL) {
+		http_reply_text(hr, 200, hr->hr_ac_me);
+		return;
+	}
 	users_id(uid, sizeof(uid), hr->hr_user.au_uid);
 	params[0] = uid;
 	hr->hr_notfound = MSG_USER_NOT_FOUND;
-	users_query(hr, USERS_ME_SQL, 1, params, http_object_done, hr);
+	users_query(hr, USERS_ME_SQL, 1, params, users_me_done, hr);
 }
 
 /*

@@ -4,6 +4,7 @@
  * the truth about revocation, must still be active, and so must the user
  * and the company.  The same query brings the caller's effective
  * permissions, so a change of roles counts from the next request on.
+ * Its answer is kept in Redis until a write changes it (authcache.c).
  */
 #include <sys/types.h>
 
@@ -24,7 +25,8 @@
 
 #define AUTH_SESSION_SQL \
 	"SELECT c.is_root, u.is_superuser, u.company_id, " \
-	"  authd_user_permission_names(u.id)::text " \
+	"  authd_user_permission_names(u.id)::text, " \
+	"  extract(epoch FROM s.expires_at)::bigint " \
 	"FROM sessions s JOIN users u ON u.id = s.user_id " \
 	"JOIN companies c ON c.id = s.company_id " \
 	"WHERE s.id = $1 AND s.user_id = $2 AND s.is_active " \
@@ -136,12 +138,28 @@ auth_has_perm(const struct auth_user *au, const char *perm)
 	return (0);
 }
 
+/* The caller is known: check the route's permission and run it. */
+static void
+auth_session_ready(struct http_req *hr)
+{
+	struct auth_user	*au = &hr->hr_user;
+	const struct route	*rt = hr->hr_route;
+
+	hr->hr_authed = 1;
+	if ((rt->rt_who == WHO_ADMIN || rt->rt_who == WHO_APIKEY_OR_ADMIN) &&
+	    !au->au_superuser &&
+	    !auth_has_perm(au, rt->rt_perm)) {
+		http_error(hr, 403, "The user doesn't have enough privileges");
+		return;
+	}
+	rt->rt_handler(hr);
+}
+
 static void
 auth_session_done(PGresult *res, void *arg)
 {
 	struct http_req		*hr = arg;
 	struct auth_user	*au = &hr->hr_user;
-	const struct route	*rt = hr->hr_route;
 
 	if (!db_ok(res)) {
 		http_db_result(hr, res);
@@ -166,14 +184,8 @@ auth_session_done(PGresult *res, void *arg)
 		http_db_result(hr, res);
 		return;
 	}
-	hr->hr_authed = 1;
-	if ((rt->rt_who == WHO_ADMIN || rt->rt_who == WHO_APIKEY_OR_ADMIN) &&
-	    !au->au_superuser &&
-	    !auth_has_perm(au, rt->rt_perm)) {
-		http_error(hr, 403, "The user doesn't have enough privileges");
-		return;
-	}
-	rt->rt_handler(hr);
+	authcache_put_session(hr, strtoll(PQgetvalue(res, 0, 4), NULL, 10));
+	auth_session_ready(hr);
 }
 
 static void
@@ -198,6 +210,10 @@ auth_request_verified(int r, struct token_claims *tc, void *arg)
 	hr->hr_user.au_uid = tc->tc_uid;
 	hr->hr_user.au_cid = tc->tc_cid;
 	hr->hr_user.au_sid = tc->tc_sid;
+	if (authcache_caller(hr, tc) == 0) {
+		auth_session_ready(hr);
+		return;
+	}
 	snprintf(sid, sizeof(sid), "%" PRId64, tc->tc_sid);
 	snprintf(uid, sizeof(uid), "%" PRId64, tc->tc_uid);
 	params[0] = sid;

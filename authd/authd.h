@@ -198,6 +198,7 @@ enum http_who {
 
 #define ROUTE_NOSTORE	0x01	/* Cache-Control: no-store */
 #define ROUTE_HTML	0x02	/* an HTML page, under API_DOCS_CSP */
+#define ROUTE_NOINVAL	0x04	/* a POST that changes no cached caller */
 
 struct http_req;
 typedef void	(*http_handler)(struct http_req *);
@@ -226,6 +227,7 @@ struct auth_user {
 struct http_req {
 	struct evhttp_request	*hr_req;
 	const struct route	*hr_route;
+	int			 hr_nomatch;	/* no route: 404, 405, 422 */
 	int64_t			 hr_id[HTTP_MAX_IDS];	/* {id}s in order */
 	int			 hr_nids;
 	char			 hr_word[64];		/* a {word} */
@@ -242,6 +244,10 @@ struct http_req {
 	const char		*hr_notfound;		/* 404 detail */
 	void			*hr_ctx;		/* the handler's state */
 	void			 (*hr_ctx_free)(void *);
+	char			*hr_ac_gens;		/* authcache.c */
+	char			*hr_ac_session;
+	char			*hr_ac_me;
+	int64_t			 hr_inval_uid;	/* bump this user's entries */
 };
 
 /* http.c */
@@ -320,6 +326,20 @@ const struct route *http_route_at(size_t);
 /* ratelimit.c */
 typedef void	(*rl_login_cb)(int locked_seconds, void *);
 void		 rl_request(struct http_req *, void (*)(struct http_req *));
+
+/* authcache.c: sessions and /users/me answers kept in Redis. */
+struct token_claims;
+int		 authcache_lookup(struct http_req *, const char *key,
+		    int window, redis_cb, void *);
+void		 authcache_found(struct http_req *, const struct redisReply *);
+int		 authcache_caller(struct http_req *,
+		    const struct token_claims *);
+void		 authcache_put_session(const struct http_req *, int64_t);
+void		 authcache_put_me(const struct http_req *, const char *);
+int		 authcache_bumps(const struct http_req *, int status);
+int		 authcache_invalidate(const struct http_req *,
+		    void (*)(void *), void *);
+void		 authcache_clear(struct http_req *);
 void		 rl_login_check(const char *account, const char *addr,
 		    rl_login_cb, void *);
 void		 rl_login_failed(const char *addr);

@@ -57,20 +57,22 @@ static const struct route http_routes[] = {
 	{ GET, "/redoc/redoc.standalone.js", api_docs_asset, WHO_ANYONE, NULL,
 	    0 },
 
-	{ POST, "/api/v1/auth/login", api_auth_login, WHO_ANYONE, NULL, 0 },
+	/* ROUTE_NOINVAL: see authcache.c. */
+	{ POST, "/api/v1/auth/login", api_auth_login, WHO_ANYONE, NULL,
+	    ROUTE_NOINVAL },
 	{ POST, "/api/v1/auth/refresh", api_auth_refresh, WHO_ANYONE, NULL,
-	    0 },
+	    ROUTE_NOINVAL },
 	{ POST, "/api/v1/auth/logout", api_auth_logout, WHO_USER, NULL, 0 },
 	{ POST, "/api/v1/auth/password-reset-request",
-	    api_account_reset_request, WHO_ANYONE, NULL, 0 },
+	    api_account_reset_request, WHO_ANYONE, NULL, ROUTE_NOINVAL },
 	{ POST, "/api/v1/auth/password-reset", api_account_reset, WHO_ANYONE,
 	    NULL, 0 },
 	{ POST, "/api/v1/auth/verify-email", api_account_verify, WHO_ANYONE,
 	    NULL, 0 },
 	{ POST, "/api/v1/auth/resend-verification", api_account_resend,
-	    WHO_USER, NULL, 0 },
+	    WHO_USER, NULL, ROUTE_NOINVAL },
 	{ POST, "/api/v1/auth/introspect", api_auth_introspect,
-	    WHO_APIKEY_OR_ADMIN, NULL, ROUTE_NOSTORE },
+	    WHO_APIKEY_OR_ADMIN, NULL, ROUTE_NOSTORE | ROUTE_NOINVAL },
 
 	{ GET, "/api/v1/users/me", api_users_me, WHO_USER, NULL, 0 },
 	{ GET, "/api/v1/users/me/sessions", api_sessions_mine, WHO_USER,
@@ -132,7 +134,8 @@ static const struct route http_routes[] = {
 	{ DELETE, "/api/v1/companies/{id}", api_companies_delete, WHO_ADMIN,
 	    NULL, 0 },
 	{ GET, "/api/v1/audit", api_audit_list, WHO_ADMIN, "audit:read", 0 },
-	{ POST, "/api/v1/authz/check", api_authz_check, WHO_USER, NULL, 0 },
+	{ POST, "/api/v1/authz/check", api_authz_check, WHO_USER, NULL,
+	    ROUTE_NOINVAL },
 
 	{ GET, "/api/v1/roles", api_roles_list, WHO_USER, NULL, 0 },
 	{ POST, "/api/v1/roles", api_roles_create, WHO_ADMIN, "roles:create",
@@ -308,12 +311,13 @@ http_finish(struct http_req *hr, int status)
 		free(hr->hr_query);
 	}
 	json_decref(hr->hr_user.au_perms);
+	authcache_clear(hr);
 	free((void *)(uintptr_t)hr->hr_path);
 	free(hr);
 }
 
-void
-http_reply_raw(struct http_req *hr, int status, const char *content_type,
+static void
+http_send(struct http_req *hr, int status, const char *content_type,
     const char *body, size_t len)
 {
 	struct evbuffer	*buf;
@@ -328,6 +332,67 @@ http_reply_raw(struct http_req *hr, int status, const char *content_type,
 	evhttp_send_reply(hr->hr_req, status, http_reason(status), buf);
 	evbuffer_free(buf);
 	http_finish(hr, status);
+}
+
+/* An answer held until the cache entries its write changed are dead. */
+struct http_held {
+	struct http_req	*hh_hr;
+	int		 hh_status;
+	char		*hh_type;
+	char		*hh_body;
+	size_t		 hh_len;
+};
+
+static void
+http_held_free(struct http_held *hh)
+{
+	free(hh->hh_type);
+	free(hh->hh_body);
+	free(hh);
+}
+
+static void
+http_held_send(void *arg)
+{
+	struct http_held	*hh = arg;
+
+	http_send(hh->hh_hr, hh->hh_status, hh->hh_type, hh->hh_body,
+	    hh->hh_len);
+	http_held_free(hh);
+}
+
+static int
+http_hold(struct http_req *hr, int status, const char *content_type,
+    const char *body, size_t len)
+{
+	struct http_held	*hh;
+
+	if ((hh = calloc(1, sizeof(*hh))) == NULL ||
+	    (hh->hh_type = strdup(content_type)) == NULL ||
+	    (hh->hh_body = malloc(len + 1)) == NULL) {
+		if (hh != NULL)
+			http_held_free(hh);
+		return (-1);
+	}
+	memcpy(hh->hh_body, body, len);
+	hh->hh_hr = hr;
+	hh->hh_status = status;
+	hh->hh_len = len;
+	if (authcache_invalidate(hr, http_held_send, hh) == -1) {
+		http_held_free(hh);
+		return (-1);
+	}
+	return (0);
+}
+
+void
+http_reply_raw(struct http_req *hr, int status, const char *content_type,
+    const char *body, size_t len)
+{
+	if (authcache_bumps(hr, status) &&
+	    http_hold(hr, status, content_type, body, len) == 0)
+		return;
+	http_send(hr, status, content_type, body, len);
 }
 
 /* Sends body (taking its reference) and frees hr. */
@@ -686,20 +751,21 @@ http_dispatch(struct evhttp_request *req, void *arg)
 		http_options(hr);
 		return;
 	}
-	/* Counted before routing: a flood of unknown paths is a flood too. */
+	hr->hr_route = http_route(hr, &hr->hr_nomatch);
+	/* Counted before answering: a flood of unknown paths is one too. */
 	if (strncmp(hr->hr_path, "/api/", 5) == 0)
 		rl_request(hr, http_dispatch_route);
 	else
 		http_dispatch_route(hr);
 }
 
-/* Within its rate limit: find the route, then authenticate and run. */
+/* Within its rate limit: authenticate if need be and run the route. */
 static void
 http_dispatch_route(struct http_req *hr)
 {
-	int	 status;
+	int	 status = hr->hr_nomatch;
 
-	if ((hr->hr_route = http_route(hr, &status)) == NULL) {
+	if (hr->hr_route == NULL) {
 		if (status == 422) {
 			http_reply(hr, 422, json_pack("{s:[{s:s,s:[s,s],s:s}]}",
 			    "detail", "type", "int_parsing", "loc", "path",

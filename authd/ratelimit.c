@@ -155,7 +155,7 @@ rl_mem_del(const char *key)
 static int
 rl_pair(redisReply *r, int64_t *a, int64_t *b)
 {
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER ||
 	    r->element[1]->type != REDIS_REPLY_INTEGER)
 		return (-1);
@@ -207,7 +207,8 @@ rl_request_done(redisReply *r, void *arg)
 	if (rl_pair(r, &count, &ttl) == -1) {
 		count = rl_mem_incr(rq->rq_key, RL_WINDOW, &t);
 		ttl = t;
-	}
+	} else
+		authcache_found(rq->rq_hr, r);
 	rl_decide(rq, count, ttl);
 }
 
@@ -250,7 +251,9 @@ rl_request(struct http_req *hr, void (*next)(struct http_req *))
 	    worker_conf.c_login_rate_per_minute;
 	snprintf(rq->rq_key, sizeof(rq->rq_key), "rl:%s:%s", class,
 	    hr->hr_addr);
-	if (redis_command(rl_request_done, rq, "EVAL %s 1 %s %d", RL_INCR_LUA,
+	if (authcache_lookup(hr, rq->rq_key, RL_WINDOW, rl_request_done,
+	    rq) == -1 &&
+	    redis_command(rl_request_done, rq, "EVAL %s 1 %s %d", RL_INCR_LUA,
 	    rq->rq_key, RL_WINDOW) == -1) {
 		count = rl_mem_incr(rq->rq_key, RL_WINDOW, &ttl);
 		rl_decide(rq, count, ttl);

@@ -80,6 +80,13 @@ redis_on_connect(const redisAsyncContext *ac, int status)
 	}
 	redis_backoff = REDIS_BACKOFF_MIN_MS;
 	redis_connected = 1;
+	/*
+	 * A write made while this worker had no Redis could not kill the
+	 * cache entries it changed: kill them all, before any lookup on
+	 * this connection (authcache.c).
+	 */
+	if (redis_command(NULL, NULL, "INCR authd:gen") == -1)
+		log_warnx("redis: cannot bump the cache generation");
 }
 
 static void

@@ -259,6 +259,21 @@ redis_stop()
 	wait_until 10 test ! -S "$1/redis.sock"
 }
 
+# cache_flush: what `authctl cache flush` does, for a test that changed
+# the database behind authd's back: the workers' authentication cache
+# (authd/authcache.c) forgets what it knew, in the run's Redis and in
+# the test case's own (./redis.dirs, see private_redis).
+cache_flush()
+{
+	local dir
+	redis-cli -s "$AUTHD_REDIS_SOCKET" INCR authd:gen >/dev/null 2>&1 || :
+	[ -f redis.dirs ] || return 0
+	while read -r dir; do
+		redis-cli -s "$dir/redis.sock" INCR authd:gen >/dev/null 2>&1 ||
+		    :
+	done <redis.dirs
+}
+
 # --- configuration ---------------------------------------------------
 
 # authd_conf_write FILE PORT RUNDIR DATABASE REDIS_SOCKET KEYS CHROOT USER

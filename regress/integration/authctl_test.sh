@@ -52,7 +52,7 @@ grammar_body()
 	    -e match:'show status' -e match:'user add' "$AUTHCTL_BIN"
 	atf_check -s exit:2 -o empty -e match:'usage' "$AUTHCTL_BIN" -x show
 	atf_check -s exit:2 -o empty -e match:'unknown word "bogus"' \
-	    -e match:'valid words here: company db init key log reload role session show user$' \
+	    -e match:'valid words here: cache company db init key log reload role session show user$' \
 	    "$AUTHCTL_BIN" bogus
 	atf_check -s exit:2 -o empty -e match:'ambiguous word "s"' \
 	    -e match:'valid words here: session show$' "$AUTHCTL_BIN" s status
@@ -623,6 +623,10 @@ show_status_body()
 	start
 	use_ctl
 	expect_children worker 2
+	# Workers report to the parent once a second.
+	wait_until 5 sh -c "'$AUTHCTL_BIN' -f '$AUTHD_CONF_FILE' show status |
+	    grep -q '^database up, redis up'" ||
+	    atf_fail "show status never says the database and Redis are up"
 	atf_check -s exit:0 -o save:status.out -e empty \
 	    "$AUTHCTL_BIN" -f "$AUTHD_CONF_FILE" show status
 	for pid in $(authd_children worker) $(authd_children keyholder); do

@@ -32,6 +32,7 @@ sql()
 	    -c "$1" >sql.out 2>sql.err ||
 	    atf_fail "$(oneline "SQL failed: $1:" "$(cat sql.err)")"
 	SQL=$(cat sql.out)
+	cache_flush
 }
 
 # login NAME: logs NAME in (every test user has the first admin's

@@ -291,6 +291,7 @@ redis_down_limits_body()
 	echo "$dir" >redis.dir
 	redis_init "$dir" && redis_start "$dir" ||
 	    atf_fail "cannot start a private Redis"
+	AUTHD_REDIS_SOCKET=$dir/redis.sock
 	start conf_append "redis socket \"$dir/redis.sock\"" "limits {" \
 	    "lockout 3 failures window 900 time 60" "}"
 	mkuser nored

@@ -44,6 +44,7 @@ sql()
 {
 	"$PG_BINDIR/psql" "$AUTHD_DATABASE" -XAtq -v ON_ERROR_STOP=1 \
 	    -c "$1" || atf_fail "$(oneline "SQL failed: $1")"
+	cache_flush
 }
 
 # sql_is EXPECTED SQL: the query prints EXPECTED (rows on lines, "|"

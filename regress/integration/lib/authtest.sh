@@ -45,6 +45,7 @@ sql()
 	    -c "$1" >sql.out 2>sql.err ||
 	    atf_fail "$(oneline "SQL failed: $1:" "$(cat sql.err)")"
 	SQL=$(cat sql.out)
+	cache_flush
 }
 
 # sql_expect VALUE TEXT: fails unless TEXT outputs exactly VALUE.

@@ -59,7 +59,7 @@ full_page_writes = off" pg_init "$FAULTS_PG" ||
 }
 
 # faults_redis: a private Redis, and the config of the daemon about to
-# start pointed at it; sets FAULTS_REDIS.
+# start pointed at it; sets FAULTS_REDIS and AUTHD_REDIS_SOCKET.
 faults_redis()
 {
 	FAULTS_REDIS=$(mktemp -d "$AUTHD_TEST_DIR/frd.XXXXXX") ||
@@ -69,6 +69,7 @@ faults_redis()
 	redis_init "$FAULTS_REDIS" && redis_start "$FAULTS_REDIS" ||
 	    atf_fail "cannot start a private Redis"
 	conf_set "$AUTHD_CONF_FILE" redis "socket \"$FAULTS_REDIS/redis.sock\""
+	AUTHD_REDIS_SOCKET=$FAULTS_REDIS/redis.sock
 }
 
 # faults_cleanup: stops the daemons, then the private servers.
