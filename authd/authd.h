@@ -280,6 +280,12 @@ unsigned int	 http_inflight(void);
 uint64_t	 http_served(void);
 uint64_t	 http_failed(void);
 
+/* conn.c: a deadline for each request, which evhttp 2.1 lacks. */
+struct evhttp;
+int		 conn_init(struct event_base *, struct evhttp *, int timeout);
+void		 conn_request(struct evhttp_request *);
+void		 conn_free(void);
+
 /* db.c: PostgreSQL, non-blocking, a small pool per worker. */
 typedef void	(*db_cb)(struct pg_result *, void *);	/* NULL: failed */
 int		 db_open(struct event_base *, const struct authd_config *);

@@ -722,6 +722,7 @@ http_dispatch(struct evhttp_request *req, void *arg)
 	struct http_req	*hr;
 
 	(void)arg;
+	conn_request(req);
 	if ((hr = calloc(1, sizeof(*hr))) == NULL) {
 		evhttp_send_error(req, 503, NULL);
 		return;
@@ -796,7 +797,8 @@ http_init(struct event_base *base, const struct authd_config *conf)
 	evhttp_set_timeout(http_server, conf->c_timeout);
 	evhttp_set_default_content_type(http_server, "application/json");
 	evhttp_set_gencb(http_server, http_dispatch, NULL);
-	return (0);
+	/* evhttp's timeout restarts with each byte: conn.c bounds a request. */
+	return (conn_init(base, http_server, conf->c_timeout));
 }
 
 int

@@ -234,6 +234,7 @@ worker_tick(int fd, short ev, void *arg)
 	    now.tv_sec - worker_drain_start.tv_sec >= WORKER_DRAIN_SECONDS) {
 		db_close();
 		redis_shutdown();
+		conn_free();
 		ipc_flush(&worker_parent.ie_ipc);
 		exit(0);
 	}

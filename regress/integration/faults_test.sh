@@ -306,10 +306,8 @@ slowloris_body()
 	    "$(head -c 500 load.err)")"
 	[ "$(lines slow.log)" -eq 200 ] ||
 	    atf_fail "the slowloris client reported $(lines slow.log) sockets"
-	# Known gap: libevent 2.1's evhttp timeout restarts with every byte
-	# and it has no header deadline; a filter bufferevent broke
-	# keep-alive, so the fix waits for libevent 2.2 or our own reader.
-	atf_expect_fail "evhttp 2.1 has no request-header deadline"
+	# evhttp's own timeout restarts with every byte: authd/conn.c
+	# gives each request a deadline.
 	open=$(grep -c '^open$' slow.log)
 	[ "$open" -eq 0 ] || atf_fail "$(oneline "$open of 200 slow" \
 	    "connections still open 11 s after connecting (timeout 5)")"
@@ -320,6 +318,37 @@ slowloris_body()
 	http_expect 200 GET "$(base)/"
 }
 slowloris_cleanup()
+{
+	faults_cleanup
+}
+
+atf_test_case keepalive cleanup
+keepalive_head()
+{
+	atf_set descr "four requests on one kept-alive connection over 1.8 " \
+	    "times the timeout: every one answered on it, then the " \
+	    "connection closed once idle for the timeout"
+	atf_set timeout 60
+}
+keepalive_body()
+{
+	local n idle
+	start conf_append "limits {" "timeout 3" "}"
+	load keepalive "$AUTHD_PORT" 3 alive.log
+	wait_exit "$LOAD_PID" 30 >/dev/null 2>&1
+	[ $? -ne 255 ] || atf_fail "the keep-alive client did not end"
+	[ ! -s load.err ] || atf_fail "$(oneline "keep-alive client:" \
+	    "$(head -c 500 load.err)")"
+	n=$(grep -c '^answer 200$' alive.log)
+	[ "$n" -eq 4 ] && [ "$(lines alive.log)" -eq 5 ] ||
+	    atf_fail "$(oneline "4 answers on one connection expected:" \
+	    "$(cat alive.log)")"
+	idle=$(sed -n 's/^idle //p' alive.log)
+	awk -v t="$idle" 'BEGIN { exit !(t >= 2.5 && t <= 5) }' ||
+	    atf_fail "$(oneline "an idle connection closed after '$idle' s" \
+	    "(timeout 3)")"
+}
+keepalive_cleanup()
 {
 	faults_cleanup
 }
@@ -393,5 +422,6 @@ atf_init_test_cases()
 	atf_add_test_case worker_kill_under_load
 	atf_add_test_case keyholder_kill
 	atf_add_test_case slowloris
+	atf_add_test_case keepalive
 	atf_add_test_case control_flood
 }

@@ -19,6 +19,11 @@
 #	NCONN connections that send a partial request one byte a second;
 #	logs, for each, the seconds until the server closed it, or "open"
 #	after TIMEOUT + 6 seconds.
+#   keepalive PORT TIMEOUT LOG
+#	one connection: GET / four times, 0.6 TIMEOUT apart, logging
+#	"answer STATUS" (000: no answer), then idle; logs "idle
+#	SECONDS" when the server closed it after the last answer, or "idle
+#	open" after TIMEOUT + 6 seconds.
 
 import http.client
 import json
@@ -156,12 +161,49 @@ def mode_slowloris(port, nconn, timeout, log):
             s.close()
 
 
+def mode_keepalive(port, timeout, log):
+    # Every request has its own deadline: a kept-alive connection used
+    # for longer than the timeout stays open while each request comes in
+    # time, and is closed once left idle for the timeout.
+    timeout = float(timeout)
+    s = socket.create_connection((HOST, int(port)), timeout=timeout + 6)
+    last = time.monotonic()
+    with open(log, "w") as out:
+        for i in range(4):
+            if i > 0:
+                time.sleep(0.6 * timeout)
+            try:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                resp = http.client.HTTPResponse(s)
+                resp.begin()
+                resp.read()
+                status = resp.status
+            except (OSError, http.client.HTTPException):
+                status = "000"
+            out.write("answer %s\n" % status)
+            out.flush()
+            if status == "000":
+                break
+            last = time.monotonic()
+        try:
+            while s.recv(4096) != b"":
+                pass
+            out.write("idle %.1f\n" % (time.monotonic() - last))
+        except socket.timeout:
+            out.write("idle open\n")
+        except OSError:
+            out.write("idle %.1f\n" % (time.monotonic() - last))
+    s.close()
+
+
 def main():
     modes = {"create": (mode_create, 7), "get": (mode_get, 6),
-             "login": (mode_login, 7), "slowloris": (mode_slowloris, 4)}
+             "login": (mode_login, 7), "slowloris": (mode_slowloris, 4),
+             "keepalive": (mode_keepalive, 3)}
     if len(sys.argv) < 2 or sys.argv[1] not in modes or \
             len(sys.argv) - 2 != modes[sys.argv[1]][1]:
-        sys.exit("usage: faults_load.py create|get|login|slowloris ARGS")
+        sys.exit("usage: faults_load.py "
+                 "create|get|login|slowloris|keepalive ARGS")
     func, _ = modes[sys.argv[1]]
     func(*sys.argv[2:])
 

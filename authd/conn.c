@@ -1,0 +1,244 @@
+/*
+ * A deadline for each request, which evhttp 2.1 lacks: its timeout
+ * starts again with every byte read, so a client sending its headers a
+ * byte a second holds a connection for ever.  Here a whole request must
+ * arrive within the timeout of the connection's opening or of the
+ * previous answer; an idle kept-alive connection gets the same time.
+ *
+ * Every connection's bufferevent is made here (evhttp_set_bevcb) and
+ * kept with its deadline.  Once a second the overdue ones that are not
+ * being answered are shut down: evhttp reads the end of the stream and
+ * frees the connection its own way.  We never free what evhttp owns.
+ *
+ * We hold a reference on each bufferevent, so that its memory and its
+ * descriptor (BEV_OPT_CLOSE_ON_FREE: closed with the last reference)
+ * cannot be reused under us.  evhttp lets a connection go with
+ * bufferevent_free(), which clears every callback: that is how the
+ * sweep finds one that ended before a request reached us.  One that
+ * reached us is let go at once, from the connection's close callback.
+ */
+#include <sys/types.h>
+#include <sys/cdefs.h>
+#ifndef __unused
+#define __unused	__attribute__((__unused__))	/* used by tree.h */
+#endif
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/tree.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/http.h>
+
+#include "authd.h"
+#include "log.h"
+
+enum conn_state {
+	CONN_READING,		/* the deadline runs */
+	CONN_BUSY,		/* a request is being answered */
+	CONN_CLOSING		/* shut down, evhttp has yet to notice */
+};
+
+struct conn {
+	RB_ENTRY(conn)		 cn_entry;
+	struct bufferevent	*cn_bev;	/* the key; one reference ours */
+	struct timespec		 cn_deadline;	/* CLOCK_MONOTONIC */
+	enum conn_state		 cn_state;
+};
+
+RB_HEAD(conn_tree, conn);
+
+static int
+conn_cmp(const struct conn *a, const struct conn *b)
+{
+	uintptr_t	 x = (uintptr_t)a->cn_bev, y = (uintptr_t)b->cn_bev;
+
+	return (x < y ? -1 : x > y);
+}
+
+RB_GENERATE_STATIC(conn_tree, conn, cn_entry, conn_cmp);
+
+static struct conn_tree	 conn_all = RB_INITIALIZER(&conn_all);
+static struct event	*conn_timer;
+static time_t		 conn_timeout;
+
+static void
+conn_arm(struct conn *c)
+{
+	clock_gettime(CLOCK_MONOTONIC, &c->cn_deadline);
+	c->cn_deadline.tv_sec += conn_timeout;
+	c->cn_state = CONN_READING;
+}
+
+static struct conn *
+conn_find(struct evhttp_connection *evcon)
+{
+	struct conn	 key;
+
+	if (evcon == NULL)
+		return (NULL);
+	memset(&key, 0, sizeof(key));
+	key.cn_bev = evhttp_connection_get_bufferevent(evcon);
+	return (RB_FIND(conn_tree, &conn_all, &key));
+}
+
+static void
+conn_drop(struct conn *c)
+{
+	RB_REMOVE(conn_tree, &conn_all, c);
+	bufferevent_decref(c->cn_bev);
+	free(c);
+}
+
+/* evhttp's bufferevent_free() has run: it clears every callback. */
+static int
+conn_released(struct bufferevent *bev)
+{
+	bufferevent_data_cb	 rd, wr;
+	bufferevent_event_cb	 ev;
+
+	bufferevent_getcb(bev, &rd, &wr, &ev, NULL);
+	return (rd == NULL && wr == NULL && ev == NULL);
+}
+
+/*
+ * Freed by evhttp right after its own error page, a bufferevent still
+ * reads, into a buffer that no one drains, until our reference goes at
+ * the next sweep.  Stop it at its first read instead.
+ */
+static void
+conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct bufferevent	*bev = arg;
+
+	(void)buf;
+	if (info->n_added > 0 && conn_released(bev))
+		bufferevent_disable(bev, EV_READ | EV_WRITE);
+}
+
+/* evhttp_set_bevcb: a new connection.  NULL lets evhttp make its own. */
+static struct bufferevent *
+conn_new(struct event_base *base, void *arg)
+{
+	struct conn	*c;
+
+	(void)arg;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("%s", __func__);
+		return (NULL);
+	}
+	if ((c->cn_bev = bufferevent_socket_new(base, -1,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		log_warnx("%s: bufferevent_socket_new", __func__);
+		free(c);
+		return (NULL);
+	}
+	if (evbuffer_add_cb(bufferevent_get_input(c->cn_bev), conn_input,
+	    c->cn_bev) == NULL) {
+		log_warnx("%s: evbuffer_add_cb", __func__);
+		bufferevent_free(c->cn_bev);
+		free(c);
+		return (NULL);
+	}
+	bufferevent_incref(c->cn_bev);
+	conn_arm(c);
+	RB_INSERT(conn_tree, &conn_all, c);
+	return (c->cn_bev);
+}
+
+/* evhttp is freeing a connection that carried a request. */
+static void
+conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct conn	*c;
+
+	(void)arg;
+	if ((c = conn_find(evcon)) != NULL)
+		conn_drop(c);
+}
+
+/* An answer was sent: the next request on the connection has its time. */
+static void
+conn_answered(struct evhttp_request *req, void *arg)
+{
+	struct conn	*c;
+
+	(void)arg;
+	if ((c = conn_find(evhttp_request_get_connection(req))) != NULL)
+		conn_arm(c);
+}
+
+/* A whole request has arrived: no deadline while it is answered. */
+void
+conn_request(struct evhttp_request *req)
+{
+	struct evhttp_connection	*evcon;
+	struct conn			*c;
+
+	evcon = evhttp_request_get_connection(req);
+	if ((c = conn_find(evcon)) == NULL)
+		return;
+	c->cn_state = CONN_BUSY;
+	evhttp_connection_set_closecb(evcon, conn_closed, NULL);
+	evhttp_request_set_on_complete_cb(req, conn_answered, NULL);
+}
+
+static void
+conn_sweep(int fd, short ev, void *arg)
+{
+	struct conn	*c, *next;
+	struct timespec	 now;
+	int		 s;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	RB_FOREACH_SAFE(c, conn_tree, &conn_all, next) {
+		if (conn_released(c->cn_bev))
+			conn_drop(c);
+		else if (c->cn_state == CONN_READING &&
+		    timespeccmp(&now, &c->cn_deadline, >=)) {
+			c->cn_state = CONN_CLOSING;
+			if ((s = bufferevent_getfd(c->cn_bev)) != -1 &&
+			    shutdown(s, SHUT_RDWR) == 0)
+				log_debug("connection %d: no whole request "
+				    "within %lld s, closed", s,
+				    (long long)conn_timeout);
+		}
+	}
+}
+
+int
+conn_init(struct event_base *base, struct evhttp *http, int timeout)
+{
+	struct timeval	 tv = { 1, 0 };
+
+	conn_timeout = timeout;
+	if ((conn_timer = event_new(base, -1, EV_PERSIST, conn_sweep,
+	    NULL)) == NULL || event_add(conn_timer, &tv) == -1)
+		return (-1);
+	evhttp_set_bevcb(http, conn_new, NULL);
+	return (0);
+}
+
+/* At exit: our references go; evhttp keeps the connections it has. */
+void
+conn_free(void)
+{
+	struct conn	*c, *next;
+
+	if (conn_timer != NULL) {
+		event_free(conn_timer);
+		conn_timer = NULL;
+	}
+	RB_FOREACH_SAFE(c, conn_tree, &conn_all, next)
+		conn_drop(c);
+}
