@@ -124,14 +124,27 @@ auth_verify(const char *token, auth_verify_cb cb, void *arg)
 	}
 }
 
+/*
+ * Whether the caller holds perm.  The list is parsed on the first
+ * question: most routes ask none, and a long list costs more to parse
+ * than the rest of a cached request.
+ */
 int
-auth_has_perm(const struct auth_user *au, const char *perm)
+auth_has_perm(struct auth_user *au, const char *perm)
 {
 	size_t	 i;
 	json_t	*v;
 
-	if (perm == NULL)
+	if (perm == NULL || au->au_perms_text == NULL)
 		return (0);
+	if (au->au_perms == NULL) {
+		au->au_perms = json_loads(au->au_perms_text, 0, NULL);
+		if (au->au_perms == NULL || !json_is_array(au->au_perms)) {
+			log_warnx("%s: a permission list is not a JSON array",
+			    __func__);
+			return (0);
+		}
+	}
 	json_array_foreach(au->au_perms, i, v)
 		if (strcmp(json_string_value(v), perm) == 0)
 			return (1);
@@ -179,9 +192,8 @@ auth_session_done(PGresult *res, void *arg)
 	}
 	au->au_root = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	au->au_superuser = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-	au->au_perms = json_loads(PQgetvalue(res, 0, 3), 0, NULL);
-	if (au->au_perms == NULL || !json_is_array(au->au_perms)) {
-		http_db_result(hr, res);
+	if ((au->au_perms_text = strdup(PQgetvalue(res, 0, 3))) == NULL) {
+		http_unavailable(hr);
 		return;
 	}
 	authcache_put_session(hr, strtoll(PQgetvalue(res, 0, 4), NULL, 10));

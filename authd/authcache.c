@@ -36,7 +36,6 @@
 
 #include <event2/http.h>
 #include <hiredis.h>
-#include <jansson.h>
 
 #include "authd.h"
 #include "log.h"
@@ -66,6 +65,14 @@
 	"local m = false " \
 	"if ARGV[2] == '1' then m = fresh(KEYS[5]) end " \
 	"return {n, t, p, fresh(KEYS[4]), m}"
+
+static struct redis_script	 ac_lookup = { AC_LOOKUP_LUA, "" };
+
+void
+authcache_init(void)
+{
+	redis_script_add(&ac_lookup);
+}
 
 static int
 ac_token_claims(struct http_req *hr, struct token_claims *tc)
@@ -104,8 +111,9 @@ authcache_lookup(struct http_req *hr, const char *key, int window,
 	snprintf(ukey, sizeof(ukey), "authd:gu:%" PRId64, tc.tc_uid);
 	snprintf(skey, sizeof(skey), "authd:as:%" PRId64, tc.tc_sid);
 	snprintf(mkey, sizeof(mkey), "authd:me:%" PRId64, tc.tc_uid);
-	return (redis_command(cb, arg, "EVAL %s 5 %s authd:gen %s %s %s %d %s",
-	    AC_LOOKUP_LUA, key, ukey, skey, mkey, window, me ? "1" : "0"));
+	return (redis_command(cb, arg,
+	    "EVALSHA %s 5 %s authd:gen %s %s %s %d %s", ac_lookup.rs_sha, key,
+	    ukey, skey, mkey, window, me ? "1" : "0"));
 }
 
 static char *
@@ -146,12 +154,8 @@ authcache_caller(struct http_req *hr, const struct token_claims *tc)
 	    &root, &super, &n) != 4 || n < 0 || uid != tc->tc_uid ||
 	    cid != tc->tc_cid)
 		return (-1);
-	au->au_perms = json_loads(hr->hr_ac_session + n, 0, NULL);
-	if (au->au_perms == NULL || !json_is_array(au->au_perms)) {
-		json_decref(au->au_perms);
-		au->au_perms = NULL;
+	if ((au->au_perms_text = strdup(hr->hr_ac_session + n)) == NULL)
 		return (-1);
-	}
 	au->au_root = root != 0;
 	au->au_superuser = super != 0;
 	return (0);
@@ -177,18 +181,14 @@ void
 authcache_put_session(const struct http_req *hr, int64_t expires)
 {
 	const struct auth_user	*au = &hr->hr_user;
-	char			 key[AC_KEY_MAX], *perms, *value;
+	char			 key[AC_KEY_MAX], *value;
 
-	if (hr->hr_ac_gens == NULL)
-		return;
-	if ((perms = json_dumps(au->au_perms, JSON_COMPACT)) == NULL)
+	if (hr->hr_ac_gens == NULL || au->au_perms_text == NULL)
 		return;
 	if (asprintf(&value, "%" PRId64 ":%" PRId64 ":%d:%d:%s", au->au_uid,
-	    au->au_cid, au->au_root, au->au_superuser, perms) == -1) {
-		free(perms);
+	    au->au_cid, au->au_root, au->au_superuser,
+	    au->au_perms_text) == -1)
 		return;
-	}
-	free(perms);
 	snprintf(key, sizeof(key), "authd:as:%" PRId64, au->au_sid);
 	ac_set(key, hr->hr_ac_gens, value, expires - time(NULL));
 	free(value);

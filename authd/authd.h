@@ -221,7 +221,8 @@ struct auth_user {
 	int64_t		 au_sid;
 	int		 au_superuser;
 	int		 au_root;		/* of the root company */
-	struct json_t	*au_perms;		/* array of permission names */
+	char		*au_perms_text;		/* JSON array of permission */
+	struct json_t	*au_perms;		/* names; parsed when asked */
 };
 
 struct http_req {
@@ -298,6 +299,11 @@ void		 db_close(void);
 typedef void	(*redis_cb)(struct redisReply *, void *); /* NULL: failed */
 int		 redis_init(struct event_base *, const struct authd_config *);
 int		 redis_command(redis_cb, void *, const char *fmt, ...);
+struct redis_script {
+	const char	*rs_body;
+	char		 rs_sha[41];	/* hex, for EVALSHA */
+};
+void		 redis_script_add(struct redis_script *);
 int		 redis_up(void);
 void		 redis_shutdown(void);
 
@@ -331,10 +337,12 @@ const struct route *http_route_at(size_t);
 
 /* ratelimit.c */
 typedef void	(*rl_login_cb)(int locked_seconds, void *);
+void		 rl_init(void);
 void		 rl_request(struct http_req *, void (*)(struct http_req *));
 
 /* authcache.c: sessions and /users/me answers kept in Redis. */
 struct token_claims;
+void		 authcache_init(void);
 int		 authcache_lookup(struct http_req *, const char *key,
 		    int window, redis_cb, void *);
 void		 authcache_found(struct http_req *, const struct redisReply *);
@@ -498,7 +506,7 @@ int		 db_ok(const struct pg_result *);	/* tuples or command OK */
 
 /* auth.c: bearer tokens of requests, and the tokens authd issues. */
 void		 auth_request(struct http_req *);
-int		 auth_has_perm(const struct auth_user *, const char *);
+int		 auth_has_perm(struct auth_user *, const char *);
 /* Runs cb with TOKEN_OK and the claims, or TOKEN_INVALID (or -2: outage). */
 typedef void	(*auth_verify_cb)(int, struct token_claims *, void *);
 void		 auth_verify(const char *token, auth_verify_cb, void *);

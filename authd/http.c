@@ -311,6 +311,7 @@ http_finish(struct http_req *hr, int status)
 		free(hr->hr_query);
 	}
 	json_decref(hr->hr_user.au_perms);
+	free(hr->hr_user.au_perms_text);
 	authcache_clear(hr);
 	free((void *)(uintptr_t)hr->hr_path);
 	free(hr);

@@ -61,6 +61,9 @@
 #define RL_STR2(x)	#x
 #define RL_STR(x)	RL_STR2(x)
 
+static struct redis_script	 rl_incr = { RL_INCR_LUA, "" };
+static struct redis_script	 rl_login = { RL_LOGIN_LUA, "" };
+
 struct rl_slot {
 	char		 rs_key[RL_KEY_MAX];
 	int64_t		 rs_count;
@@ -228,6 +231,14 @@ rl_class(struct http_req *hr)
 	return ("api");
 }
 
+void
+rl_init(void)
+{
+	redis_script_add(&rl_incr);
+	redis_script_add(&rl_login);
+	authcache_init();
+}
+
 /*
  * Counts the request against its address's limit for its class, then
  * runs next, or answers 429 with Retry-After.
@@ -253,8 +264,8 @@ rl_request(struct http_req *hr, void (*next)(struct http_req *))
 	    hr->hr_addr);
 	if (authcache_lookup(hr, rq->rq_key, RL_WINDOW, rl_request_done,
 	    rq) == -1 &&
-	    redis_command(rl_request_done, rq, "EVAL %s 1 %s %d", RL_INCR_LUA,
-	    rq->rq_key, RL_WINDOW) == -1) {
+	    redis_command(rl_request_done, rq, "EVALSHA %s 1 %s %d",
+	    rl_incr.rs_sha, rq->rq_key, RL_WINDOW) == -1) {
 		count = rl_mem_incr(rq->rq_key, RL_WINDOW, &ttl);
 		rl_decide(rq, count, ttl);
 	}
@@ -335,8 +346,8 @@ rl_login_check(const char *account, const char *addr, rl_login_cb cb,
 	rg->rg_cb = cb;
 	rg->rg_arg = arg;
 	rl_login_keys(rg, account, addr);
-	if (redis_command(rl_login_done, rg, "EVAL %s 4 %s %s %s %s %d %d %d "
-	    "%d %d", RL_LOGIN_LUA, rg->rg_lock, rg->rg_attempts, rg->rg_level,
+	if (redis_command(rl_login_done, rg, "EVALSHA %s 4 %s %s %s %s %d %d "
+	    "%d %d %d", rl_login.rs_sha, rg->rg_lock, rg->rg_attempts, rg->rg_level,
 	    rg->rg_addr, c->c_lockout_failures, c->c_lockout_window,
 	    c->c_lockout_time, RL_LOCK_MAX, c->c_addr_failures) == -1) {
 		rl_login_memory(rg, &l, &s);
@@ -353,8 +364,8 @@ rl_login_failed(const char *addr)
 	int	 ttl;
 
 	snprintf(key, sizeof(key), "af:%s", addr);
-	if (redis_command(NULL, NULL, "EVAL %s 1 %s %d", RL_INCR_LUA, key,
-	    worker_conf.c_lockout_window) == -1)
+	if (redis_command(NULL, NULL, "EVALSHA %s 1 %s %d", rl_incr.rs_sha,
+	    key, worker_conf.c_lockout_window) == -1)
 		(void)rl_mem_incr(key, worker_conf.c_lockout_window, &ttl);
 }
 

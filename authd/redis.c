@@ -13,6 +13,7 @@
 
 #include <event2/event.h>
 #include <hiredis.h>
+#include <openssl/evp.h>
 #include <async.h>
 #include <adapters/libevent.h>
 
@@ -23,6 +24,7 @@
 #define REDIS_TIMEOUT_MS	500
 #define REDIS_BACKOFF_MIN_MS	100
 #define REDIS_BACKOFF_MAX_MS	5000
+#define REDIS_SCRIPTS_MAX	8
 
 struct redis_cmd {
 	redis_cb	 rc_cb;
@@ -40,8 +42,43 @@ static char			 redis_path[PATH_MAX];
 static char			 redis_host[CONFIG_STR];
 static uint16_t			 redis_port;
 static int			 redis_db;
+static struct redis_script	*redis_scripts[REDIS_SCRIPTS_MAX];
+static int			 redis_nscripts;
 
 static void	 redis_connect(void);
+
+/*
+ * A Lua script runs by its SHA1 (EVALSHA), so that its text is not sent
+ * and hashed again with every request.  Scripts are registered before
+ * redis_init() and loaded at every connection, before anything else is
+ * sent on it.
+ */
+void
+redis_script_add(struct redis_script *rs)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 i, len;
+
+	if (redis_nscripts == REDIS_SCRIPTS_MAX)
+		fatalx("%s: too many scripts", __func__);
+	if (EVP_Digest(rs->rs_body, strlen(rs->rs_body), md, &len,
+	    EVP_sha1(), NULL) != 1 || len * 2 >= sizeof(rs->rs_sha))
+		fatalx("%s: SHA1 failed", __func__);
+	for (i = 0; i < len; i++)
+		snprintf(rs->rs_sha + 2 * i, 3, "%02x", md[i]);
+	redis_scripts[redis_nscripts++] = rs;
+}
+
+static void
+redis_load_scripts(void)
+{
+	int	 i;
+
+	for (i = 0; i < redis_nscripts; i++)
+		if (redis_command(NULL, NULL, "SCRIPT LOAD %s",
+		    redis_scripts[i]->rs_body) == -1)
+			log_warnx("redis: cannot load a script");
+}
 
 int
 redis_up(void)
@@ -80,6 +117,7 @@ redis_on_connect(const redisAsyncContext *ac, int status)
 	}
 	redis_backoff = REDIS_BACKOFF_MIN_MS;
 	redis_connected = 1;
+	redis_load_scripts();
 	/*
 	 * A write made while this worker had no Redis could not kill the
 	 * cache entries it changed: kill them all, before any lookup on
@@ -153,6 +191,10 @@ redis_reply(redisAsyncContext *ac, void *r, void *privdata)
 	struct redis_cmd	*c = privdata;
 
 	(void)ac;
+	/* SCRIPT FLUSH: this command fails, the next ones will not. */
+	if (r != NULL && ((redisReply *)r)->type == REDIS_REPLY_ERROR &&
+	    strncmp(((redisReply *)r)->str, "NOSCRIPT", 8) == 0)
+		redis_load_scripts();
 	if (c->rc_cb != NULL)
 		c->rc_cb(r, c->rc_arg);
 	event_free(c->rc_timer);

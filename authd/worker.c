@@ -283,6 +283,7 @@ worker_main(int index)
 		fatalx("http_init");
 	if (db_open(worker_base, &worker_conf) == -1)
 		fatalx("db_init");
+	rl_init();
 	if (redis_init(worker_base, &worker_conf) == -1)
 		fatalx("redis_init");
 	if (mail_init(worker_base) == -1)
