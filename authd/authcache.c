@@ -39,6 +39,7 @@
 
 #include "authd.h"
 #include "log.h"
+#include "metrics.h"
 #include "token.h"
 #include "tokcache.h"
 
@@ -147,15 +148,18 @@ authcache_caller(struct http_req *hr, const struct token_claims *tc)
 	long long		 uid, cid;
 	int			 root, super, n;
 
-	if (hr->hr_ac_session == NULL)
+	if (hr->hr_ac_gens == NULL)
 		return (-1);
 	n = -1;
-	if (sscanf(hr->hr_ac_session, "%lld:%lld:%d:%d:%n", &uid, &cid,
+	if (hr->hr_ac_session == NULL ||
+	    sscanf(hr->hr_ac_session, "%lld:%lld:%d:%d:%n", &uid, &cid,
 	    &root, &super, &n) != 4 || n < 0 || uid != tc->tc_uid ||
-	    cid != tc->tc_cid)
+	    cid != tc->tc_cid ||
+	    (au->au_perms_text = strdup(hr->hr_ac_session + n)) == NULL) {
+		metrics_count(MC_AUTHCACHE_MISSES);
 		return (-1);
-	if ((au->au_perms_text = strdup(hr->hr_ac_session + n)) == NULL)
-		return (-1);
+	}
+	metrics_count(MC_AUTHCACHE_HITS);
 	au->au_root = root != 0;
 	au->au_superuser = super != 0;
 	return (0);

@@ -179,6 +179,12 @@ metrics_text(const struct metrics *m, size_t *len)
 	metrics_counter_text(b, "authd_keyholder_rejected_total", "Requests "
 	    "refused because every keyholder queue was full.", "counter",
 	    m->m_counter[MC_KH_REJECTED]);
+	metrics_counter_text(b, "authd_authcache_hits_total", "Callers "
+	    "found in the authentication cache.", "counter",
+	    m->m_counter[MC_AUTHCACHE_HITS]);
+	metrics_counter_text(b, "authd_authcache_misses_total", "Callers "
+	    "looked up in the authentication cache and read from the "
+	    "database.", "counter", m->m_counter[MC_AUTHCACHE_MISSES]);
 	metrics_counter_text(b, "authd_keyholder_queue_depth", "Keyholder "
 	    "requests waiting or running.", "gauge", m->m_kh_pending);
 	metrics_counter_text(b, "authd_keyholder_jobs_total", "Requests a "

@@ -20,6 +20,8 @@ enum metrics_counter {
 	MC_SESSIONS_CREATED,
 	MC_SESSIONS_REVOKED,
 	MC_KH_REJECTED,		/* keyholder queues full */
+	MC_AUTHCACHE_HITS,	/* callers found in Redis */
+	MC_AUTHCACHE_MISSES,	/* looked up there, read from PostgreSQL */
 	MC_MAX
 };
 

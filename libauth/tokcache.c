@@ -35,8 +35,13 @@ static struct tokcache_slot	 tokcache[TOKCACHE_SLOTS];
 static unsigned char		 tokcache_key[crypto_shorthash_KEYBYTES];
 static int			 tokcache_keyed;
 
-static struct tokcache_slot *
-tokcache_slot(const char *token, size_t len)
+/*
+ * The two slots a token may live in, from two halves of its keyed hash:
+ * a token whose first slot is taken by another still finds a place, so
+ * that a few busy tokens do not evict each other on every request.
+ */
+static void
+tokcache_slots(const char *token, size_t len, struct tokcache_slot **ts)
 {
 	uint64_t	 h;
 
@@ -46,7 +51,8 @@ tokcache_slot(const char *token, size_t len)
 	}
 	crypto_shorthash((unsigned char *)&h, (const unsigned char *)token,
 	    len, tokcache_key);
-	return (&tokcache[h % TOKCACHE_SLOTS]);
+	ts[0] = &tokcache[(h & 0xffffffff) % TOKCACHE_SLOTS];
+	ts[1] = &tokcache[(h >> 32) % TOKCACHE_SLOTS];
 }
 
 static void
@@ -57,6 +63,14 @@ tokcache_clear(struct tokcache_slot *ts)
 	ts->ts_len = 0;
 }
 
+static int
+tokcache_holds(const struct tokcache_slot *ts, const char *token,
+    size_t len)
+{
+	return (ts->ts_token != NULL && ts->ts_len == len &&
+	    sodium_memcmp(ts->ts_token, token, len) == 0);
+}
+
 /*
  * The claims of a token verified before, still within its lifetime
  * (exp plus the leeway).  Returns 0 and fills tc, or -1.
@@ -65,12 +79,15 @@ int
 tokcache_get(const char *token, time_t now, int leeway,
     struct token_claims *tc)
 {
-	struct tokcache_slot	*ts;
+	struct tokcache_slot	*slots[2], *ts;
 	size_t			 len = strlen(token);
 
-	ts = tokcache_slot(token, len);
-	if (ts->ts_token == NULL || ts->ts_len != len ||
-	    sodium_memcmp(ts->ts_token, token, len) != 0)
+	tokcache_slots(token, len, slots);
+	if (tokcache_holds(slots[0], token, len))
+		ts = slots[0];
+	else if (tokcache_holds(slots[1], token, len))
+		ts = slots[1];
+	else
 		return (-1);
 	if ((int64_t)now > ts->ts_claims.tc_exp + leeway) {
 		tokcache_clear(ts);
@@ -80,18 +97,32 @@ tokcache_get(const char *token, time_t now, int leeway,
 	return (0);
 }
 
-/* Remembers a token that has just been verified; it evicts its slot. */
+/*
+ * Remembers a token that has just been verified, in a free one of its
+ * two slots, else in the one whose token expires first.
+ */
 void
 tokcache_put(const char *token, const struct token_claims *tc)
 {
-	struct tokcache_slot	*ts;
+	struct tokcache_slot	*slots[2], *ts;
 	size_t			 len = strlen(token);
 	char			*copy;
 
 	if (len > TOKEN_MAX_LEN || (copy = malloc(len + 1)) == NULL)
 		return;
 	memcpy(copy, token, len + 1);
-	ts = tokcache_slot(token, len);
+	tokcache_slots(token, len, slots);
+	if (tokcache_holds(slots[0], token, len))
+		ts = slots[0];
+	else if (tokcache_holds(slots[1], token, len))
+		ts = slots[1];
+	else if (slots[0]->ts_token == NULL)
+		ts = slots[0];
+	else if (slots[1]->ts_token == NULL)
+		ts = slots[1];
+	else
+		ts = slots[0]->ts_claims.tc_exp <= slots[1]->ts_claims.tc_exp ?
+		    slots[0] : slots[1];
 	tokcache_clear(ts);
 	ts->ts_token = copy;
 	ts->ts_len = len;

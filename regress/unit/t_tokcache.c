@@ -1,7 +1,7 @@
 /*
  * The cache of verified tokens: an exact match only, never past the
- * token's exp plus the leeway, a slot taken over by a newer token, and
- * nothing left after a flush.
+ * token's exp plus the leeway, a slot taken over by a newer token,
+ * nothing left after a flush, and room for many busy tokens.
  */
 #include <sys/types.h>
 
@@ -112,11 +112,36 @@ ATF_TC_BODY(replace_and_limits, tc)
 	tokcache_flush();
 }
 
+/*
+ * 256 busy tokens in 1024 slots: with one slot a token, about 30 would
+ * evict one another on every use; with two choices, a handful.
+ */
+ATF_TC_WITHOUT_HEAD(two_choices);
+ATF_TC_BODY(two_choices, tc)
+{
+	struct token_claims	 in = claims(1, 1000), out;
+	char			 tok[32];
+	int			 i, found = 0;
+
+	tokcache_flush();
+	for (i = 0; i < 256; i++) {
+		snprintf(tok, sizeof(tok), "busy.%d.sig", i);
+		tokcache_put(tok, &in);
+	}
+	for (i = 0; i < 256; i++) {
+		snprintf(tok, sizeof(tok), "busy.%d.sig", i);
+		found += tokcache_get(tok, 900, 30, &out) == 0;
+	}
+	ATF_CHECK_MSG(found >= 240, "%d of 256 tokens kept", found);
+	tokcache_flush();
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, hit_and_miss);
 	ATF_TP_ADD_TC(tp, expiry);
 	ATF_TP_ADD_TC(tp, flush);
 	ATF_TP_ADD_TC(tp, replace_and_limits);
+	ATF_TP_ADD_TC(tp, two_choices);
 	return (atf_no_error());
 }
