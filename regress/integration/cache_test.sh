@@ -94,6 +94,17 @@ entries_body()
 	ttl=$(rcli TTL "authd:as:$SID")
 	[ "$ttl" -gt 0 ] && [ "$ttl" -le 30 ] ||
 	    atf_fail "session entry TTL $ttl, expected 1..30"
+	# /metrics counts both (workers report once a second).
+	wait_until 5 metric_positive authd_authcache_hits_total ||
+	    atf_fail "no cache hit in /metrics"
+	metric_positive authd_authcache_misses_total ||
+	    atf_fail "no cache miss in /metrics"
+}
+
+# metric_positive NAME: /metrics shows NAME above 0.
+metric_positive()
+{
+	curl -s "$(base)/metrics" | grep -Eq "^$1 [1-9]"
 }
 entries_cleanup()
 {
