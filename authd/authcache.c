@@ -103,18 +103,32 @@ authcache_lookup(struct http_req *hr, const char *key, int window,
 {
 	struct token_claims	 tc;
 	char			 ukey[AC_KEY_MAX], skey[AC_KEY_MAX];
-	char			 mkey[AC_KEY_MAX];
+	char			 mkey[AC_KEY_MAX], win[INT64_STR];
+	const char		*argv[10];
 	int			 me;
 
 	if (ac_token_claims(hr, &tc) == -1)
 		return (-1);
+	/* auth_request() takes them from here, without a second lookup. */
+	if (hr->hr_ac_claims == NULL &&
+	    (hr->hr_ac_claims = malloc(sizeof(tc))) != NULL)
+		*hr->hr_ac_claims = tc;
 	me = hr->hr_route->rt_handler == api_users_me;
 	snprintf(ukey, sizeof(ukey), "authd:gu:%" PRId64, tc.tc_uid);
 	snprintf(skey, sizeof(skey), "authd:as:%" PRId64, tc.tc_sid);
 	snprintf(mkey, sizeof(mkey), "authd:me:%" PRId64, tc.tc_uid);
-	return (redis_command(cb, arg,
-	    "EVALSHA %s 5 %s authd:gen %s %s %s %d %s", ac_lookup.rs_sha, key,
-	    ukey, skey, mkey, window, me ? "1" : "0"));
+	snprintf(win, sizeof(win), "%d", window);
+	argv[0] = "EVALSHA";
+	argv[1] = ac_lookup.rs_sha;
+	argv[2] = "5";
+	argv[3] = key;
+	argv[4] = "authd:gen";
+	argv[5] = ukey;
+	argv[6] = skey;
+	argv[7] = mkey;
+	argv[8] = win;
+	argv[9] = me ? "1" : "0";
+	return (redis_command_argv(cb, arg, 10, argv));
 }
 
 static char *
@@ -271,5 +285,7 @@ authcache_clear(struct http_req *hr)
 	free(hr->hr_ac_gens);
 	free(hr->hr_ac_session);
 	free(hr->hr_ac_me);
+	free(hr->hr_ac_claims);
 	hr->hr_ac_gens = hr->hr_ac_session = hr->hr_ac_me = NULL;
+	hr->hr_ac_claims = NULL;
 }

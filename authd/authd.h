@@ -201,6 +201,7 @@ enum http_who {
 #define ROUTE_NOINVAL	0x04	/* a POST that changes no cached caller */
 
 struct http_req;
+struct token_claims;
 typedef void	(*http_handler)(struct http_req *);
 
 struct route {
@@ -248,6 +249,7 @@ struct http_req {
 	char			*hr_ac_gens;		/* authcache.c */
 	char			*hr_ac_session;
 	char			*hr_ac_me;
+	struct token_claims	*hr_ac_claims;	/* its token, verified */
 	int64_t			 hr_inval_uid;	/* bump this user's entries */
 };
 
@@ -299,6 +301,7 @@ void		 db_close(void);
 typedef void	(*redis_cb)(struct redisReply *, void *); /* NULL: failed */
 int		 redis_init(struct event_base *, const struct authd_config *);
 int		 redis_command(redis_cb, void *, const char *fmt, ...);
+int		 redis_command_argv(redis_cb, void *, int, const char **);
 struct redis_script {
 	const char	*rs_body;
 	char		 rs_sha[41];	/* hex, for EVALSHA */
@@ -341,7 +344,6 @@ void		 rl_init(void);
 void		 rl_request(struct http_req *, void (*)(struct http_req *));
 
 /* authcache.c: sessions and /users/me answers kept in Redis. */
-struct token_claims;
 void		 authcache_init(void);
 int		 authcache_lookup(struct http_req *, const char *key,
 		    int window, redis_cb, void *);

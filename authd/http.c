@@ -555,6 +555,29 @@ http_route_at(size_t i)
 	    &http_routes[i] : NULL);
 }
 
+/*
+ * A request id: a keyed hash of a counter, as unique and unguessable as
+ * random bytes without a getrandom(2) for every request.
+ */
+static void
+http_new_reqid(uint8_t raw[16])
+{
+	static unsigned char	 key[crypto_shorthash_KEYBYTES];
+	static uint64_t		 next;
+	uint64_t		 n;
+	int			 i;
+
+	if (next == 0) {
+		crypto_shorthash_keygen(key);
+		next = 1;
+	}
+	for (i = 0; i < 2; i++) {
+		n = next++;
+		crypto_shorthash(raw + 8 * i, (const unsigned char *)&n,
+		    sizeof(n), key);
+	}
+}
+
 static void
 http_request_id(struct http_req *hr, struct evhttp_request *req)
 {
@@ -575,7 +598,7 @@ http_request_id(struct http_req *hr, struct evhttp_request *req)
 			return;
 		}
 	}
-	randombytes_buf(raw, sizeof(raw));
+	http_new_reqid(raw);
 	sodium_bin2hex(hr->hr_reqid, sizeof(hr->hr_reqid), raw, sizeof(raw));
 }
 

@@ -226,6 +226,40 @@ redis_timeout(int fd, short events, void *arg)
 	}
 }
 
+static struct redis_cmd *
+redis_cmd_new(redis_cb cb, void *arg)
+{
+	struct redis_cmd	*c;
+
+	if (!redis_connected || redis_ctx == NULL)
+		return (NULL);
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (NULL);
+	c->rc_cb = cb;
+	c->rc_arg = arg;
+	if ((c->rc_timer = evtimer_new(redis_base, redis_timeout, c)) ==
+	    NULL) {
+		free(c);
+		return (NULL);
+	}
+	return (c);
+}
+
+/* After the command is queued (r is REDIS_OK) or refused. */
+static int
+redis_cmd_sent(struct redis_cmd *c, int r)
+{
+	struct timeval		 tv = { 0, REDIS_TIMEOUT_MS * 1000 };
+
+	if (r != REDIS_OK) {
+		event_free(c->rc_timer);
+		free(c);
+		return (-1);
+	}
+	evtimer_add(c->rc_timer, &tv);
+	return (0);
+}
+
 /*
  * Sends a command; user data goes only through %s and %b arguments.
  * Returns -1 when Redis is not connected (the callback is not called).
@@ -234,31 +268,30 @@ int
 redis_command(redis_cb cb, void *arg, const char *fmt, ...)
 {
 	struct redis_cmd	*c;
-	struct timeval		 tv = { 0, REDIS_TIMEOUT_MS * 1000 };
 	va_list			 ap;
 	int			 r;
 
-	if (!redis_connected || redis_ctx == NULL)
+	if ((c = redis_cmd_new(cb, arg)) == NULL)
 		return (-1);
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return (-1);
-	c->rc_cb = cb;
-	c->rc_arg = arg;
-	if ((c->rc_timer = evtimer_new(redis_base, redis_timeout, c)) ==
-	    NULL) {
-		free(c);
-		return (-1);
-	}
 	va_start(ap, fmt);
 	r = redisvAsyncCommand(redis_ctx, redis_reply, c, fmt, ap);
 	va_end(ap);
-	if (r != REDIS_OK) {
-		event_free(c->rc_timer);
-		free(c);
+	return (redis_cmd_sent(c, r));
+}
+
+/*
+ * The same with the words of the command ready, NUL-terminated: no
+ * format to parse, for the command of every request.
+ */
+int
+redis_command_argv(redis_cb cb, void *arg, int argc, const char **argv)
+{
+	struct redis_cmd	*c;
+
+	if ((c = redis_cmd_new(cb, arg)) == NULL)
 		return (-1);
-	}
-	evtimer_add(c->rc_timer, &tv);
-	return (0);
+	return (redis_cmd_sent(c, redisAsyncCommandArgv(redis_ctx,
+	    redis_reply, c, argc, argv, NULL)));
 }
 
 int
