@@ -106,7 +106,8 @@ api_authz_check(struct http_req *hr)
 	/*
 	 * The caller's own permission by name: authentication has just
 	 * read its effective permissions, in this request, from the
-	 * database; asking again would read the same rows.
+	 * database or from the cache that every change kills; asking
+	 * again would read the same rows.
 	 */
 	if (target == hr->hr_user.au_uid && field_present(body, "permission")) {
 		http_reply(hr, 200, json_pack("{s:b}", "allowed",
