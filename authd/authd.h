@@ -257,6 +257,7 @@ struct http_req {
 int		 http_init(struct event_base *, const struct authd_config *);
 int		 http_listen(int fd);
 void		 http_stop_listening(void);
+void		 http_accepting(int);
 void		 http_reply(struct http_req *, int status, struct json_t *);
 void		 http_reply_raw(struct http_req *, int status,
 		    const char *content_type, const char *body, size_t len);
@@ -285,7 +286,8 @@ uint64_t	 http_failed(void);
 
 /* conn.c: a deadline for each request, which evhttp 2.1 lacks. */
 struct evhttp;
-int		 conn_init(struct event_base *, struct evhttp *, int timeout);
+int		 conn_init(struct event_base *, struct evhttp *, int timeout,
+		    int max);
 void		 conn_request(struct evhttp_request *);
 void		 conn_free(void);
 

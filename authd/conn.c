@@ -16,6 +16,7 @@
  * bufferevent_free(), which clears every callback: that is how the
  * sweep finds one that ended before a request reached us.  One that
  * reached us is let go at once, from the connection's close callback.
+ * The same list counts the connections against limits { connections }.
  */
 #include <sys/types.h>
 #include <sys/cdefs.h>
@@ -67,6 +68,9 @@ RB_GENERATE_STATIC(conn_tree, conn, cn_entry, conn_cmp);
 static struct conn_tree	 conn_all = RB_INITIALIZER(&conn_all);
 static struct event	*conn_timer;
 static time_t		 conn_timeout;
+static int		 conn_count;
+static int		 conn_max;
+static int		 conn_full;	/* not accepting: conn_max reached */
 
 static void
 conn_arm(struct conn *c)
@@ -88,12 +92,32 @@ conn_find(struct evhttp_connection *evcon)
 	return (RB_FIND(conn_tree, &conn_all, &key));
 }
 
+/*
+ * limits { connections }: at the limit a worker stops accepting, and
+ * new connections wait in the listen queue for another worker or for a
+ * place here; a slow or idle client cannot take a worker's last one.
+ */
+static void
+conn_counted(int delta)
+{
+	conn_count += delta;
+	if (!conn_full && conn_count >= conn_max) {
+		conn_full = 1;
+		http_accepting(0);
+		log_info("%d connections open: not accepting more", conn_count);
+	} else if (conn_full && conn_count < conn_max) {
+		conn_full = 0;
+		http_accepting(1);
+	}
+}
+
 static void
 conn_drop(struct conn *c)
 {
 	RB_REMOVE(conn_tree, &conn_all, c);
 	bufferevent_decref(c->cn_bev);
 	free(c);
+	conn_counted(-1);
 }
 
 /* evhttp's bufferevent_free() has run: it clears every callback. */
@@ -150,6 +174,7 @@ conn_new(struct event_base *base, void *arg)
 	bufferevent_incref(c->cn_bev);
 	conn_arm(c);
 	RB_INSERT(conn_tree, &conn_all, c);
+	conn_counted(1);
 	return (c->cn_bev);
 }
 
@@ -217,11 +242,13 @@ conn_sweep(int fd, short ev, void *arg)
 }
 
 int
-conn_init(struct event_base *base, struct evhttp *http, int timeout)
+conn_init(struct event_base *base, struct evhttp *http, int timeout,
+    int max)
 {
 	struct timeval	 tv = { 1, 0 };
 
 	conn_timeout = timeout;
+	conn_max = max;
 	if ((conn_timer = event_new(base, -1, EV_PERSIST, conn_sweep,
 	    NULL)) == NULL || event_add(conn_timer, &tv) == -1)
 		return (-1);

@@ -21,6 +21,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <sodium.h>
@@ -822,7 +823,8 @@ http_init(struct event_base *base, const struct authd_config *conf)
 	evhttp_set_default_content_type(http_server, "application/json");
 	evhttp_set_gencb(http_server, http_dispatch, NULL);
 	/* evhttp's timeout restarts with each byte: conn.c bounds a request. */
-	return (conn_init(base, http_server, conf->c_timeout));
+	return (conn_init(base, http_server, conf->c_timeout,
+	    conf->c_max_connections));
 }
 
 int
@@ -835,6 +837,24 @@ http_listen(int fd)
 		return (-1);
 	http_bound[http_nbound++] = bs;
 	return (0);
+}
+
+/* Pauses (0) or resumes (1) taking connections on every socket. */
+void
+http_accepting(int on)
+{
+	struct evconnlistener	*l;
+	int			 i;
+
+	for (i = 0; i < http_nbound; i++) {
+		if ((l = evhttp_bound_socket_get_listener(http_bound[i])) ==
+		    NULL)
+			continue;
+		if (on)
+			evconnlistener_enable(l);
+		else
+			evconnlistener_disable(l);
+	}
 }
 
 /* Draining: stop taking connections, let the requests in flight end. */

@@ -360,6 +360,52 @@ keepalive_cleanup()
 	faults_cleanup
 }
 
+atf_test_case connection_limit cleanup
+connection_limit_head()
+{
+	atf_set descr "limits { connections 2 }: with two workers holding" \
+	    "two idle connections each, a new client waits in the listen" \
+	    "queue and is served once the timeout frees a place"
+	atf_set timeout 60
+}
+connection_limit_body()
+{
+	local out code t
+	start conf_append "limits {" "connections 2" "timeout 4" "}"
+	python3 - "$AUTHD_PORT" >idle.log 2>idle.err <<'EOF2' &
+import socket, sys, time
+socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+         for _ in range(4)]
+print("open", flush=True)
+time.sleep(20)
+EOF2
+	IDLE_PID=$!
+	echo "$IDLE_PID" >idle.pid
+	wait_until 10 grep -q open idle.log ||
+	    atf_fail "$(oneline "the idle connections did not open:" \
+	    "$(cat idle.err)")"
+	sleep 1
+	# Both workers are full: nobody takes the request in time.
+	out=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1.5 \
+	    "$(base)/")
+	[ "$out" = 000 ] ||
+	    atf_fail "answered $out with 4 connections open (limit 2 x 2)"
+	grep -q "not accepting more" "$AUTHD_LOG" ||
+	    atf_fail "no worker said it stopped accepting"
+	# The idle ones end 4 s after they opened; then it is served.
+	out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' \
+	    --max-time 10 "$(base)/")
+	code=${out%% *}
+	t=${out#* }
+	[ "$code" = 200 ] || atf_fail "answered '$code' after ${t}s"
+	http_expect 200 GET "$(base)/"
+}
+connection_limit_cleanup()
+{
+	[ -f idle.pid ] && kill "$(cat idle.pid)" 2>/dev/null
+	faults_cleanup
+}
+
 atf_test_case control_flood cleanup
 control_flood_head()
 {
@@ -430,5 +476,6 @@ atf_init_test_cases()
 	atf_add_test_case keyholder_kill
 	atf_add_test_case slowloris
 	atf_add_test_case keepalive
+	atf_add_test_case connection_limit
 	atf_add_test_case control_flood
 }
