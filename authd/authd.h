@@ -258,6 +258,8 @@ int		 http_init(struct event_base *, const struct authd_config *);
 int		 http_listen(int fd);
 void		 http_stop_listening(void);
 void		 http_accepting(int);
+struct evbuffer;
+void		 http_error_page(struct evbuffer *, int status);
 void		 http_reply(struct http_req *, int status, struct json_t *);
 void		 http_reply_raw(struct http_req *, int status,
 		    const char *content_type, const char *body, size_t len);

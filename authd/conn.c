@@ -49,8 +49,11 @@ enum conn_state {
 struct conn {
 	RB_ENTRY(conn)		 cn_entry;
 	struct bufferevent	*cn_bev;	/* the key; one reference ours */
+	struct evbuffer_cb_entry *cn_output;	/* conn_output() */
 	struct timespec		 cn_deadline;	/* CLOCK_MONOTONIC */
 	enum conn_state		 cn_state;
+	int			 cn_refused;	/* evhttp's error status */
+	int			 cn_rewriting;
 };
 
 RB_HEAD(conn_tree, conn);
@@ -114,6 +117,8 @@ conn_counted(int delta)
 static void
 conn_drop(struct conn *c)
 {
+	evbuffer_remove_cb_entry(bufferevent_get_output(c->cn_bev),
+	    c->cn_output);
 	RB_REMOVE(conn_tree, &conn_all, c);
 	bufferevent_decref(c->cn_bev);
 	free(c);
@@ -147,6 +152,49 @@ conn_input(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 		bufferevent_disable(bev, EV_READ | EV_WRITE);
 }
 
+/* The status of the answer that starts buf ("HTTP/1.1 413 ..."), or 0. */
+static int
+conn_status(struct evbuffer *buf)
+{
+	char		 line[16];
+	const char	*errstr;
+	int		 status;
+
+	if (evbuffer_copyout(buf, line, sizeof(line) - 1) < 13)
+		return (0);
+	line[12] = '\0';
+	if (strncmp(line, "HTTP/1.", 7) != 0 || line[8] != ' ')
+		return (0);
+	status = strtonum(line + 9, 100, 599, &errstr);
+	return (errstr == NULL ? status : 0);
+}
+
+/*
+ * Output on a connection whose request never reached us can only be
+ * evhttp's own answer: an HTML error page when evhttp refused the
+ * request (too large, malformed), or a "100 Continue".  An error page is
+ * replaced, as it is written, by the JSON answer of http_error_page();
+ * the header lines and body evhttp adds after its status line go too.
+ */
+static void
+conn_output(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct conn	*c = arg;
+
+	if (info->n_added == 0 || c->cn_rewriting ||
+	    (c->cn_state != CONN_READING && c->cn_refused == 0))
+		return;
+	if (c->cn_refused == 0 && (c->cn_refused = conn_status(buf)) < 400) {
+		c->cn_refused = 0;
+		return;
+	}
+	c->cn_rewriting = 1;
+	evbuffer_drain(buf, evbuffer_get_length(buf));
+	http_error_page(buf, c->cn_refused);
+	c->cn_rewriting = 0;
+}
+
 /* evhttp_set_bevcb: a new connection.  NULL lets evhttp make its own. */
 static struct bufferevent *
 conn_new(struct event_base *base, void *arg)
@@ -165,7 +213,9 @@ conn_new(struct event_base *base, void *arg)
 		return (NULL);
 	}
 	if (evbuffer_add_cb(bufferevent_get_input(c->cn_bev), conn_input,
-	    c->cn_bev) == NULL) {
+	    c->cn_bev) == NULL ||
+	    (c->cn_output = evbuffer_add_cb(bufferevent_get_output(c->cn_bev),
+	    conn_output, c)) == NULL) {
 		log_warnx("%s: evbuffer_add_cb", __func__);
 		bufferevent_free(c->cn_bev);
 		free(c);

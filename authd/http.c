@@ -235,7 +235,9 @@ http_reason(int status)
 	case 413: return ("Payload Too Large");
 	case 422: return ("Unprocessable Entity");
 	case 429: return ("Too Many Requests");
+	case 501: return ("Not Implemented");
 	case 503: return ("Service Unavailable");
+	case 505: return ("HTTP Version Not Supported");
 	default: return ("Internal Server Error");
 	}
 }
@@ -837,6 +839,49 @@ http_listen(int fd)
 		return (-1);
 	http_bound[http_nbound++] = bs;
 	return (0);
+}
+
+/*
+ * The whole answer to a request that evhttp refused before authd saw it
+ * (a body or headers too large, a malformed request line), in place of
+ * evhttp's own HTML page: the status, a JSON detail, the security
+ * headers of every answer, and the end of the connection.
+ */
+void
+http_error_page(struct evbuffer *out, int status)
+{
+	char		 body[96], id[33], date[64];
+	uint8_t		 raw[16];
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+
+	http_new_reqid(raw);
+	sodium_bin2hex(id, sizeof(id), raw, sizeof(raw));
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT",
+	    &tm) == 0)
+		date[0] = '\0';
+	snprintf(body, sizeof(body), "{\"detail\":\"%s\"}",
+	    http_reason(status));
+	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
+	    "Date: %s\r\n"
+	    "Content-Type: application/json\r\n"
+	    "Content-Length: %zu\r\n"
+	    "Connection: close\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "X-Frame-Options: DENY\r\n"
+	    "Referrer-Policy: no-referrer\r\n"
+	    "Content-Security-Policy: default-src 'none'; "
+	    "frame-ancestors 'none'\r\n"
+	    "X-Request-Id: %s\r\n", status, http_reason(status), date,
+	    strlen(body), id);
+	if (worker_conf.c_hsts > 0)
+		evbuffer_add_printf(out, "Strict-Transport-Security: "
+		    "max-age=%d\r\n", worker_conf.c_hsts);
+	evbuffer_add_printf(out, "\r\n%s", body);
+	if (worker_conf.c_access_log)
+		log_info("access: - - %d id=%s (refused by the HTTP layer)",
+		    status, id);
 }
 
 /* Pauses (0) or resumes (1) taking connections on every socket. */
