@@ -513,10 +513,17 @@ http_match(const char *pattern, const char *path, struct http_req *hr)
 static const struct route *
 http_route(struct http_req *hr, int *status)
 {
-	size_t	 i;
-	int	 m, path_seen = 0, badid = 0;
+	/* Each pattern's text before its first {: no match without it. */
+	static size_t	 literal[sizeof(http_routes) / sizeof(http_routes[0])];
+	size_t		 i;
+	int		 m, path_seen = 0, badid = 0;
 
 	for (i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++) {
+		if (literal[i] == 0)
+			literal[i] = strcspn(http_routes[i].rt_path, "{");
+		if (strncmp(http_routes[i].rt_path, hr->hr_path,
+		    literal[i]) != 0)
+			continue;
 		m = http_match(http_routes[i].rt_path, hr->hr_path, hr);
 		if (m == 0)
 			continue;
