@@ -4,6 +4,7 @@
  * everything that needs a secret goes to a keyholder over IPC.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -254,6 +255,26 @@ worker_sigterm(int sig, short ev, void *arg)
 	http_stop_listening();
 }
 
+/*
+ * Descriptors for limits { connections } and the worker's own (database
+ * pool, Redis, IPC, listeners): the soft limit is raised as far as the
+ * hard one allows, a systemd default of 1024 being too few.
+ */
+static void
+worker_fd_limit(const struct authd_config *conf)
+{
+	struct rlimit	 rl;
+	rlim_t		 want = (rlim_t)conf->c_max_connections + 128;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ?
+	    want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur < want)
+		log_warnx("%d connections a worker, but %llu descriptors",
+		    conf->c_max_connections, (unsigned long long)rl.rlim_cur);
+}
+
 void
 worker_main(int index)
 {
@@ -274,6 +295,7 @@ worker_main(int index)
 	/* The deny list may be out of reach after the drop (a chroot). */
 	if (policy_init(&worker_conf) == -1)
 		fatal("password deny list %s", worker_conf.c_pw_denylist);
+	worker_fd_limit(&worker_conf);
 	proc_drop(&worker_conf, PROC_WORKER, do_chroot);
 
 	if ((worker_base = event_base_new()) == NULL)

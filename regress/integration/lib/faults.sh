@@ -105,6 +105,22 @@ me_is()
 	status_is "$1" GET /api/v1/users/me -H "Authorization: Bearer $2"
 }
 
+# served_quickly WHILE [PAUSE]: ten GET / in a row, each answered 200
+# within 1 s, PAUSE seconds apart; WHILE says what is going on.
+served_quickly()
+{
+	local i out code t
+	for i in $(seq 10); do
+		out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' \
+		    --max-time 1 "$(base)/")
+		code=${out%% *}
+		t=${out#* }
+		[ "$code" = 200 ] || atf_fail "$(oneline "GET / answered" \
+		    "'$code' after ${t}s $1 (round $i)")"
+		sleep "${2:-0}"
+	done
+}
+
 # codes FILE: the distinct statuses of a load log with their counts, on
 # one line (for failure messages).
 codes()
