@@ -45,6 +45,86 @@ group_gone()
 	! authd_group "$1"
 }
 
+# create_load PREFIX SECONDS FAULT: starts the daemon, logs in as the
+# first administrator (TOKEN: the access token), starts the create load
+# for at most SECONDS and waits for its first user created before FAULT.
+# Each worker dials a new cluster on its own: the first login may meet
+# one that is not connected yet.
+create_load()
+{
+	authd_start || atf_fail "authd did not start (its log is on stderr)"
+	ids
+	wait_until 20 status_is 200 POST /api/v1/auth/login \
+	    --data-urlencode "username=$AUTHD_ADMIN_USERNAME" \
+	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD" ||
+	    atf_fail "$(oneline "no admin login:" "$(head -c 200 http.body)")"
+	jget TOKEN http.body 'j["access_token"]'
+	load create "$AUTHD_PORT" "$TOKEN" "$1$(rand)_" create.log 2000 "$2" \
+	    load.stop
+	wait_until 30 grep -q ' create .* 200$' create.log ||
+	    atf_fail "$(oneline "no user created before $3:" \
+	    "$(codes create.log)")"
+}
+
+# acked_committed LOG...: every creation that a create load's LOG saw
+# answered 200 is in the database, once (acknowledged is a subset of
+# committed).
+acked_committed()
+{
+	local list
+	awk '$2 == "create" && $NF == "200" { print $3 }' "$@" >acked
+	[ -s acked ] || atf_fail "no acknowledged creation"
+	list=$(tr '\n' ' ' <acked | sed 's/ $//')
+	sql "SELECT e FROM unnest(string_to_array('$list', ' ')) AS e
+	    WHERE NOT EXISTS (SELECT 1 FROM users WHERE users.email = e)
+	    ORDER BY e"
+	[ -z "$SQL" ] || atf_fail "$(oneline "acknowledged but not in" \
+	    "the database: $SQL")"
+	sql_expect "$(grep -c . acked)" "SELECT count(*) FROM users WHERE
+	    email = ANY (string_to_array('$list', ' '))"
+}
+
+# create_is CODE TOKEN: creating a new user with TOKEN answers CODE
+# within 5 s (for wait_until).  Each is logged to direct.log as the load
+# logs its own.
+create_is()
+{
+	local u st
+	u=fu$(rand)
+	st=$(http POST "$(base)/api/v1/users/" --max-time 5 \
+	    -H "Authorization: Bearer $2" -H 'Content-Type: application/json' \
+	    --data "$(jsonobj email "$u@example.com" username "$u" \
+	    password Faults-Pass-9x!Q)")
+	echo "$(now) create $u@example.com $st" >>direct.log
+	[ "$st" = "$1" ]
+}
+
+# create_503 TOKEN WHEN: creates users with TOKEN until one answers 503
+# (with Retry-After), for up to 10 s; one that still fits in the disk
+# may answer 200, any other answer fails the case.
+create_503()
+{
+	local i
+	for i in $(seq 40); do
+		create_is 503 "$1" && break
+		[ "$(cat http.status)" = 200 ] || atf_fail "$(oneline \
+		    "a creation $2 answered $(cat http.status):" \
+		    "$(head -c 200 http.body)")"
+		sleep 0.25
+	done
+	unavailable
+}
+
+# unavailable: the last answer is the 503 of an outage, with Retry-After.
+unavailable()
+{
+	[ "$(cat http.status)" = 503 ] || atf_fail "$(oneline "status" \
+	    "$(cat http.status), expected 503:" "$(head -c 200 http.body)")"
+	detail_is "Service temporarily unavailable"
+	grep -qi '^Retry-After: [0-9]' http.headers ||
+	    atf_fail "503 without Retry-After"
+}
+
 atf_test_case pg_outage cleanup
 pg_outage_head()
 {
@@ -57,24 +137,12 @@ MY_SESSIONS=/api/v1/users/me/sessions
 
 pg_outage_body()
 {
-	local tok n t_down t_up missing bad
+	local tok n t_down t_up bad
 	require_env
 	authd_setup || atf_fail "authd_setup failed"
 	faults_pg
-	authd_start || atf_fail "authd did not start (its log is on stderr)"
-	ids
-	# Each worker dials the new cluster on its own: the first login may
-	# meet one that is not connected yet.
-	wait_until 20 status_is 200 POST /api/v1/auth/login \
-	    --data-urlencode "username=$AUTHD_ADMIN_USERNAME" \
-	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD" ||
-	    atf_fail "$(oneline "no admin login:" "$(head -c 200 http.body)")"
-	jget tok http.body 'j["access_token"]'
-	load create "$AUTHD_PORT" "$tok" "pgo$(rand)_" create.log 2000 90 \
-	    load.stop
-	wait_until 30 grep -q ' create .* 200$' create.log ||
-	    atf_fail "$(oneline "no user created before the outage:" \
-	    "$(codes create.log)")"
+	create_load pgo 90 "the outage"
+	tok=$TOKEN
 
 	pg_stop "$FAULTS_PG" fast || atf_fail "pg_ctl stop failed"
 	t_down=$(now)
@@ -84,19 +152,12 @@ pg_outage_body()
 	    -H "Authorization: Bearer $tok" ||
 	    atf_fail "$(oneline "GET $MY_SESSIONS did not answer 503 within" \
 	    "5 s of the outage: $(cat http.status) $(head -c 200 http.body)")"
-	detail_is "Service temporarily unavailable"
-	grep -qi '^Retry-After: [0-9]' http.headers ||
-	    atf_fail "503 without Retry-After"
+	unavailable
 	for n in 1 2 3; do
 		bearer 503 "$tok" GET "$MY_SESSIONS" --max-time 5
-		detail_is "Service temporarily unavailable"
-		bearer 503 "$tok" POST /api/v1/users/ --max-time 5 \
-		    -H 'Content-Type: application/json' \
-		    --data "$(jsonobj email "out$n$(rand)@example.com" \
-		    username "out$n$(rand)" password Faults-Pass-9x!Q)"
-		detail_is "Service temporarily unavailable"
-		grep -qi '^Retry-After: [0-9]' http.headers ||
-		    atf_fail "503 without Retry-After"
+		unavailable
+		create_is 503 "$tok"
+		unavailable
 		http_expect 503 GET "$(base)/health/db" --max-time 5
 		http_expect 200 GET "$(base)/" --max-time 5
 	done
@@ -129,22 +190,127 @@ pg_outage_body()
 	[ -z "$bad" ] || atf_fail "$(oneline "/users/me answered 200 more" \
 	    "than 30 s into the outage of PostgreSQL: $bad")"
 
-	# Acked is a subset of committed.
-	awk '$2 == "create" && $NF == "200" { print $3 }' create.log >acked
-	[ -s acked ] || atf_fail "no acknowledged creation"
-	sql "SELECT e FROM unnest(string_to_array('$(tr '\n' ' ' <acked |
-	    sed 's/ $//')', ' ')) AS e WHERE NOT EXISTS (SELECT 1 FROM users
-	    WHERE users.email = e) ORDER BY e"
-	missing=$SQL
-	[ -z "$missing" ] || atf_fail "$(oneline "acknowledged but not in" \
-	    "the database: $missing")"
-	sql_expect "$(grep -c . acked)" "SELECT count(*) FROM users WHERE
-	    email = ANY (string_to_array('$(tr '\n' ' ' <acked |
-	    sed 's/ $//')', ' '))"
+	acked_committed create.log
 }
 pg_outage_cleanup()
 {
 	faults_cleanup
+}
+
+atf_test_case disk_full cleanup
+disk_full_head()
+{
+	atf_set descr "PostgreSQL's file system full under load: writes " \
+	    "answer 503 with Retry-After, never 200 or 500, the daemon " \
+	    "stays up; once space is back, recovery without a restart of " \
+	    "authd and every acknowledged user creation is in the database"
+	atf_set timeout 60
+}
+
+pg_down()
+{
+	! pg_running "$1"
+}
+
+# disk_fill FILE: grows FILE until its file system has no space left.
+disk_fill()
+{
+	dd if=/dev/zero of="$1" bs=1M oflag=append conv=notrunc \
+	    >/dev/null 2>&1
+	dd if=/dev/zero of="$1" bs=4k oflag=append conv=notrunc \
+	    >/dev/null 2>&1
+	return 0
+}
+
+disk_full_body()
+{
+	local dir mnt tok n bad
+	require_env
+	is_root || atf_skip "needs root to mount a file system for PostgreSQL"
+	authd_setup || atf_fail "authd_setup failed"
+	# The cluster's data directory, pg_wal included, on a tmpfs of its
+	# own; its socket and log stay outside, on a file system with room.
+	dir=$(mktemp -d "$AUTHD_TEST_DIR/fpg.XXXXXX") ||
+	    atf_fail "mktemp failed"
+	mnt=$dir/data
+	service_dir "$dir" 0755 && service_dir "$mnt" 0700 ||
+	    atf_fail "cannot make $mnt"
+	echo "$mnt" >disk.mnt
+	mount -t tmpfs -o "size=160m,mode=0700,uid=$(id -u \
+	    "$AUTHD_SERVICE_USER"),gid=$(id -g "$AUTHD_SERVICE_USER")" \
+	    tmpfs "$mnt" || atf_fail "cannot mount a tmpfs on $mnt"
+	# The server will crash: only a commit whose WAL is written may be
+	# acknowledged, or the crash could lose it.
+	FAULTS_PG_SYNC=on faults_pg "$dir"
+	create_load dfl 60 "the disk filled"
+	tok=$TOKEN
+
+	# Root fills it: tmpfs keeps nothing back for root, so PostgreSQL
+	# gets ENOSPC too.  A creation that still fits in the pages it has
+	# may succeed; one that extends a relation gets ERROR 53100 "could
+	# not extend file", and soon every one does.
+	disk_fill "$mnt/filler"
+	n=$(lines create.log)
+	wait_until 10 sh -c "tail -n +$((n + 1)) create.log |
+	    grep -q ' create .* 503$'" ||
+	    atf_fail "$(oneline "no creation answered 503 within 10 s of" \
+	    "the disk filling: $(codes create.log)")"
+	create_503 "$tok" "on a full disk"
+	http_expect 200 GET "$(base)/" --max-time 5
+
+	# A WAL segment switch needs a new segment file: its zero-filling
+	# fails, the WAL writer PANICs, crash recovery cannot write its
+	# checkpoint either and the postmaster shuts down (PostgreSQL 15).
+	"$PG_BINDIR/psql" "$AUTHD_DATABASE" -XAtq -c \
+	    "SELECT pg_switch_wal()" >/dev/null 2>&1
+	wait_until 10 sh -c "grep -q PANIC '$dir/postgresql.log'" ||
+	    atf_fail "$(oneline "PostgreSQL did not PANIC on a full pg_wal:" \
+	    "$(tail -n 5 "$dir/postgresql.log")")"
+	wait_until 10 pg_down "$dir" || atf_fail "$(oneline "PostgreSQL" \
+	    "still runs after its PANIC:" "$(tail -n 5 "$dir/postgresql.log")")"
+	create_503 "$tok" "after the PANIC"
+	http_expect 503 GET "$(base)/health/db" --max-time 5
+	http_expect 200 GET "$(base)/" --max-time 5
+	n=$(lines create.log)
+	wait_until 10 more_lines create.log $((n + 6)) ||
+	    atf_fail "the load stalled on the full disk"
+
+	# Space is back.  A PostgreSQL that shut down is the operator's to
+	# start; authd reconnects by itself, without a restart.
+	rm -f "$mnt/filler"
+	pg_start "$dir" || atf_fail "PostgreSQL did not start again"
+	wait_until 15 create_is 200 "$tok" ||
+	    atf_fail "$(oneline "no creation within 15 s of the space" \
+	    "coming back: $(cat http.status) $(head -c 200 http.body)")"
+	http_expect 200 GET "$(base)/health/db" --max-time 5
+	n=$(lines create.log)
+	wait_until 10 sh -c "tail -n +$((n + 1)) create.log |
+	    grep -q ' create .* 200$'" ||
+	    atf_fail "the load created no user after the recovery"
+	load_end
+
+	proc_alive "$AUTHD_PID" || atf_fail "authd exited"
+	! grep -q 'lost child' "$AUTHD_LOG" || atf_fail "$(oneline \
+	    "a child of authd died:" "$(grep 'lost child' "$AUTHD_LOG")")"
+	bad=$(awk '$NF != "200" && $NF != "503"' create.log | head -n 5)
+	[ -z "$bad" ] || atf_fail "$(oneline "answers other than 200/503:" \
+	    "$bad; all: $(codes create.log)")"
+	bad=$(grep 'access: [A-Z]* [^ ]* 500 ' "$AUTHD_LOG" | head -n 3)
+	[ -z "$bad" ] || atf_fail "$(oneline "authd answered 500:" "$bad")"
+	acked_committed create.log direct.log
+}
+disk_full_cleanup()
+{
+	local mnt
+	faults_cleanup
+	[ -f disk.mnt ] || return 0
+	mnt=$(cat disk.mnt)
+	# PostgreSQL is stopped; whatever else still holds the mount, it
+	# goes lazily rather than outlive the run.
+	if mountpoint -q "$mnt" && ! wait_until 10 umount "$mnt"; then
+		umount -l "$mnt"
+	fi
+	return 0
 }
 
 atf_test_case redis_outage cleanup
@@ -501,6 +667,7 @@ control_flood_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case pg_outage
+	atf_add_test_case disk_full
 	atf_add_test_case redis_outage
 	atf_add_test_case worker_kill_under_load
 	atf_add_test_case keyholder_kill

@@ -27,17 +27,27 @@ load_end()
 	fi
 }
 
-# faults_pg: a private PostgreSQL cluster with a migrated and initialised
-# database, and the config of the daemon about to start pointed at it.
-# Sets FAULTS_PG (its directory), AUTHD_DATABASE (so that sql() and ids()
-# read it) and the AUTHD_ADMIN_* of its first administrator.
+# faults_pg [DIR]: a private PostgreSQL cluster with a migrated and
+# initialised database, and the config of the daemon about to start
+# pointed at it.  The cluster is made in DIR when given (the caller may
+# have mounted a file system of its own on an empty DIR/data), else in a
+# new directory.  Sets FAULTS_PG (its directory), AUTHD_DATABASE (so that
+# sql() and ids() read it) and the AUTHD_ADMIN_* of its first
+# administrator.  Nothing is flushed to disk (fsync = off); a commit is
+# acknowledged before its WAL is written unless FAULTS_PG_SYNC is on: a
+# case where the server itself may crash needs it on, or a crash could
+# lose what it acknowledged.
 faults_pg()
 {
-	FAULTS_PG=$(mktemp -d "$AUTHD_TEST_DIR/fpg.XXXXXX") ||
-	    atf_fail "mktemp failed"
+	if [ $# -gt 0 ]; then
+		FAULTS_PG=$1
+	else
+		FAULTS_PG=$(mktemp -d "$AUTHD_TEST_DIR/fpg.XXXXXX") ||
+		    atf_fail "mktemp failed"
+	fi
 	echo "$FAULTS_PG" >faults.pg
 	PG_EXTRA_CONF="fsync = off
-synchronous_commit = off
+synchronous_commit = ${FAULTS_PG_SYNC:-off}
 full_page_writes = off" pg_init "$FAULTS_PG" ||
 	    atf_fail "initdb of a private cluster failed"
 	pg_start "$FAULTS_PG" || atf_fail "private PostgreSQL did not start"
