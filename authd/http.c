@@ -242,30 +242,54 @@ http_reason(int status)
 	}
 }
 
+/*
+ * The security headers of every answer, also of those that evhttp
+ * gives before a request reaches us (http_error_page).
+ */
+static const struct {
+	const char	*sh_name;
+	const char	*sh_value;
+} http_secure[] = {
+	{ "X-Content-Type-Options", "nosniff" },
+	{ "X-Frame-Options", "DENY" },
+	{ "Referrer-Policy", "no-referrer" }
+};
+#define HTTP_CSP	"default-src 'none'; frame-ancestors 'none'"
+
+/* The Strict-Transport-Security value into buf, or NULL when off. */
+static const char *
+http_hsts(char *buf, size_t len)
+{
+	if (worker_conf.c_hsts <= 0)
+		return (NULL);
+	snprintf(buf, len, "max-age=%d", worker_conf.c_hsts);
+	return (buf);
+}
+
 static void
 http_headers(struct http_req *hr, const char *content_type)
 {
 	struct evkeyvalq	*h = evhttp_request_get_output_headers(hr->hr_req);
+	const char		*hsts;
 	char			 buf[64];
+	size_t			 i;
 
 	evhttp_add_header(h, "Content-Type", content_type);
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-	evhttp_add_header(h, "X-Frame-Options", "DENY");
-	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	for (i = 0; i < sizeof(http_secure) / sizeof(http_secure[0]); i++)
+		evhttp_add_header(h, http_secure[i].sh_name,
+		    http_secure[i].sh_value);
 	/* HTML pages (the API docs) run scripts and styles of ours. */
 	evhttp_add_header(h, "Content-Security-Policy",
 	    hr->hr_route != NULL && (hr->hr_route->rt_flags & ROUTE_HTML) &&
 	    strncmp(content_type, "text/html", 9) == 0 ? API_DOCS_CSP :
-	    "default-src 'none'; frame-ancestors 'none'");
+	    HTTP_CSP);
 	evhttp_add_header(h, "X-Request-Id", hr->hr_reqid);
 	if (hr->hr_nostore) {
 		evhttp_add_header(h, "Cache-Control", "no-store");
 		evhttp_add_header(h, "Pragma", "no-cache");
 	}
-	if (worker_conf.c_hsts > 0) {
-		snprintf(buf, sizeof(buf), "max-age=%d", worker_conf.c_hsts);
-		evhttp_add_header(h, "Strict-Transport-Security", buf);
-	}
+	if ((hsts = http_hsts(buf, sizeof(buf))) != NULL)
+		evhttp_add_header(h, "Strict-Transport-Security", hsts);
 	cors_headers(hr, h);
 }
 
@@ -857,10 +881,12 @@ http_listen(int fd)
 void
 http_error_page(struct evbuffer *out, int status)
 {
-	char		 body[96], id[33], date[64];
+	char		 body[96], id[33], date[64], buf[64];
+	const char	*hsts;
 	uint8_t		 raw[16];
 	struct tm	 tm;
 	time_t		 now = time(NULL);
+	size_t		 i;
 
 	http_new_reqid(raw);
 	sodium_bin2hex(id, sizeof(id), raw, sizeof(raw));
@@ -875,16 +901,15 @@ http_error_page(struct evbuffer *out, int status)
 	    "Content-Type: application/json\r\n"
 	    "Content-Length: %zu\r\n"
 	    "Connection: close\r\n"
-	    "X-Content-Type-Options: nosniff\r\n"
-	    "X-Frame-Options: DENY\r\n"
-	    "Referrer-Policy: no-referrer\r\n"
-	    "Content-Security-Policy: default-src 'none'; "
-	    "frame-ancestors 'none'\r\n"
+	    "Content-Security-Policy: " HTTP_CSP "\r\n"
 	    "X-Request-Id: %s\r\n", status, http_reason(status), date,
 	    strlen(body), id);
-	if (worker_conf.c_hsts > 0)
-		evbuffer_add_printf(out, "Strict-Transport-Security: "
-		    "max-age=%d\r\n", worker_conf.c_hsts);
+	for (i = 0; i < sizeof(http_secure) / sizeof(http_secure[0]); i++)
+		evbuffer_add_printf(out, "%s: %s\r\n", http_secure[i].sh_name,
+		    http_secure[i].sh_value);
+	if ((hsts = http_hsts(buf, sizeof(buf))) != NULL)
+		evbuffer_add_printf(out, "Strict-Transport-Security: %s\r\n",
+		    hsts);
 	evbuffer_add_printf(out, "\r\n%s", body);
 	if (worker_conf.c_access_log)
 		log_info("access: - - %d id=%s (refused by the HTTP layer)",

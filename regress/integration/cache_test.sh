@@ -10,14 +10,13 @@
 . "$(atf_get_srcdir)/lib/authtest.sh"
 
 # A Redis of the case's own (private_redis), which keeps a snapshot
-# (dump.rdb) when asked: REDIS_DIR, AUTHD_REDIS_SOCKET.
+# (dump.rdb) when asked: REDIS_DIR.
 own_redis()
 {
 	local line
 	line=$(private_redis) || atf_fail "cannot start a private Redis"
 	conf_set "$AUTHD_CONF_FILE" redis "${line#redis }"
 	REDIS_DIR=$(tail -n 1 redis.dirs)
-	AUTHD_REDIS_SOCKET=$REDIS_DIR/redis.sock
 }
 
 # One worker: a token verified once is looked up in the cache on every

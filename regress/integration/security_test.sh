@@ -313,6 +313,33 @@ redis_down_limits_cleanup()
 	return 0
 }
 
+atf_test_case hsts cleanup
+hsts_head()
+{
+	atf_set descr "hsts: Strict-Transport-Security on every answer, also" \
+	    "on one the HTTP layer refuses (a body too large); none with 0"
+}
+hsts_body()
+{
+	start conf_append "hsts 31536000"
+	http_expect 200 GET "$(base)/"
+	header_is Strict-Transport-Security max-age=31536000
+	python3 -c 'print("x" * 100000)' >big.json
+	http_expect 413 POST "$(base)/api/v1/auth/login" \
+	    -H 'Content-Type: application/json' --data-binary @big.json
+	header_is Strict-Transport-Security max-age=31536000
+	header_is X-Frame-Options DENY
+	authd_cleanup
+	start conf_append "hsts 0"
+	http_expect 200 GET "$(base)/"
+	! grep -qi '^Strict-Transport-Security' http.headers ||
+	    atf_fail "Strict-Transport-Security with hsts 0"
+}
+hsts_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case cors cleanup
 cors_head()
 {
@@ -423,6 +450,7 @@ atf_init_test_cases()
 	atf_add_test_case rate_limit
 	atf_add_test_case two_nodes_limits
 	atf_add_test_case redis_down_limits
+	atf_add_test_case hsts
 	atf_add_test_case cors
 	atf_add_test_case metrics
 	atf_add_test_case metrics_hidden

@@ -426,7 +426,6 @@ private_redis()
 	redis_init "$REDIS_DIR" || atf_fail "redis_init failed"
 	redis_start "$REDIS_DIR" || atf_fail "redis-server did not start"
 	conf_set "$AUTHD_CONF_FILE" redis "socket \"$REDIS_DIR/redis.sock\""
-	AUTHD_REDIS_SOCKET=$REDIS_DIR/redis.sock
 }
 
 redis_cleanup()
