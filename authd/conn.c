@@ -17,6 +17,12 @@
  * sweep finds one that ended before a request reached us.  One that
  * reached us is let go at once, from the connection's close callback.
  * The same list counts the connections against limits { connections }.
+ *
+ * Workers share each listening socket, and libevent's listener accepts
+ * until the queue is empty: the first worker awake took every waiting
+ * connection, and under keep-alive load one worker served everything
+ * while the other idled.  So a worker takes one connection per turn of
+ * its event loop and leaves the rest to whichever worker is free first.
  */
 #include <sys/types.h>
 #include <sys/cdefs.h>
@@ -74,6 +80,7 @@ static time_t		 conn_timeout;
 static int		 conn_count;
 static int		 conn_max;
 static int		 conn_full;	/* not accepting: conn_max reached */
+static struct event	*conn_resume;	/* accept again, next loop turn */
 
 static void
 conn_arm(struct conn *c)
@@ -112,6 +119,29 @@ conn_counted(int delta)
 		conn_full = 0;
 		http_accepting(1);
 	}
+}
+
+/* One connection taken: the next waits for the next turn of the loop. */
+static void
+conn_pause(void)
+{
+	struct timeval	 now = { 0, 0 };
+
+	if (conn_full || conn_resume == NULL)
+		return;
+	http_accepting(0);
+	if (event_add(conn_resume, &now) == -1)
+		http_accepting(1);
+}
+
+static void
+conn_resumed(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	if (!conn_full)
+		http_accepting(1);
 }
 
 static void
@@ -225,6 +255,7 @@ conn_new(struct event_base *base, void *arg)
 	conn_arm(c);
 	RB_INSERT(conn_tree, &conn_all, c);
 	conn_counted(1);
+	conn_pause();
 	return (c->cn_bev);
 }
 
@@ -300,7 +331,8 @@ conn_init(struct event_base *base, struct evhttp *http, int timeout,
 	conn_timeout = timeout;
 	conn_max = max;
 	if ((conn_timer = event_new(base, -1, EV_PERSIST, conn_sweep,
-	    NULL)) == NULL || event_add(conn_timer, &tv) == -1)
+	    NULL)) == NULL || event_add(conn_timer, &tv) == -1 ||
+	    (conn_resume = evtimer_new(base, conn_resumed, NULL)) == NULL)
 		return (-1);
 	evhttp_set_bevcb(http, conn_new, NULL);
 	return (0);
@@ -315,6 +347,10 @@ conn_free(void)
 	if (conn_timer != NULL) {
 		event_free(conn_timer);
 		conn_timer = NULL;
+	}
+	if (conn_resume != NULL) {
+		event_free(conn_resume);
+		conn_resume = NULL;
 	}
 	RB_FOREACH_SAFE(c, conn_tree, &conn_all, next)
 		conn_drop(c);

@@ -10,6 +10,10 @@
  * longer than its token, and the whole cache is emptied when the keys
  * change.  Slots are chosen by a keyed hash, so a client cannot aim its
  * tokens at the slot of another's.
+ *
+ * Only access tokens are kept: a refresh token is spent on its first
+ * use, and a thousand refreshes used to push out the access tokens that
+ * are sent again and again.
  */
 #include <sys/types.h>
 
@@ -29,11 +33,13 @@ struct tokcache_slot {
 	char			*ts_token;
 	size_t			 ts_len;
 	struct token_claims	 ts_claims;
+	uint64_t		 ts_used;	/* tokcache_clock at last use */
 };
 
 static struct tokcache_slot	 tokcache[TOKCACHE_SLOTS];
 static unsigned char		 tokcache_key[crypto_shorthash_KEYBYTES];
 static int			 tokcache_keyed;
+static uint64_t			 tokcache_clock;
 
 /*
  * The two slots a token may live in, from two halves of its keyed hash:
@@ -93,13 +99,14 @@ tokcache_get(const char *token, time_t now, int leeway,
 		tokcache_clear(ts);
 		return (-1);
 	}
+	ts->ts_used = ++tokcache_clock;
 	*tc = ts->ts_claims;
 	return (0);
 }
 
 /*
- * Remembers a token that has just been verified, in a free one of its
- * two slots, else in the one whose token expires first.
+ * Remembers an access token that has just been verified, in a free one
+ * of its two slots, else in the one used longer ago.
  */
 void
 tokcache_put(const char *token, const struct token_claims *tc)
@@ -108,7 +115,8 @@ tokcache_put(const char *token, const struct token_claims *tc)
 	size_t			 len = strlen(token);
 	char			*copy;
 
-	if (len > TOKEN_MAX_LEN || (copy = malloc(len + 1)) == NULL)
+	if (strcmp(tc->tc_type, "access") != 0 || len > TOKEN_MAX_LEN ||
+	    (copy = malloc(len + 1)) == NULL)
 		return;
 	memcpy(copy, token, len + 1);
 	tokcache_slots(token, len, slots);
@@ -121,12 +129,13 @@ tokcache_put(const char *token, const struct token_claims *tc)
 	else if (slots[1]->ts_token == NULL)
 		ts = slots[1];
 	else
-		ts = slots[0]->ts_claims.tc_exp <= slots[1]->ts_claims.tc_exp ?
+		ts = slots[0]->ts_used <= slots[1]->ts_used ?
 		    slots[0] : slots[1];
 	tokcache_clear(ts);
 	ts->ts_token = copy;
 	ts->ts_len = len;
 	ts->ts_claims = *tc;
+	ts->ts_used = ++tokcache_clock;
 }
 
 /* Forgets every token: the keys or the issuer changed. */

@@ -1,7 +1,8 @@
 /*
  * The cache of verified tokens: an exact match only, never past the
  * token's exp plus the leeway, a slot taken over by a newer token,
- * nothing left after a flush, and room for many busy tokens.
+ * nothing left after a flush, room for many busy tokens, access tokens
+ * only, and busy tokens kept through a stream of tokens used once.
  */
 #include <sys/types.h>
 
@@ -136,6 +137,56 @@ ATF_TC_BODY(two_choices, tc)
 	tokcache_flush();
 }
 
+/* A refresh token is spent on its first use: it is never kept. */
+ATF_TC_WITHOUT_HEAD(access_only);
+ATF_TC_BODY(access_only, tc)
+{
+	struct token_claims	 in = claims(1, 1000), out;
+
+	tokcache_flush();
+	strlcpy(in.tc_type, "refresh", sizeof(in.tc_type));
+	tokcache_put("r.e.f", &in);
+	ATF_CHECK_EQ(tokcache_get("r.e.f", 900, 30, &out), -1);
+}
+
+/*
+ * 128 busy tokens used in turn while 20,000 others are each verified
+ * once, with later expiry (as after a burst of logins): the busy ones
+ * stay, because a slot goes to the token used longer ago.
+ */
+ATF_TC_WITHOUT_HEAD(busy_stay);
+ATF_TC_BODY(busy_stay, tc)
+{
+	struct token_claims	 busy = claims(1, 1000), once = claims(2, 9000);
+	struct token_claims	 out;
+	char			 tok[32];
+	int			 i, j, found = 0;
+
+	tokcache_flush();
+	for (i = 0; i < 128; i++) {
+		snprintf(tok, sizeof(tok), "busy.%d.sig", i);
+		tokcache_put(tok, &busy);
+	}
+	for (i = 0; i < 20000; i++) {
+		for (j = 0; j < 128; j++) {
+			snprintf(tok, sizeof(tok), "busy.%d.sig", j);
+			if (tokcache_get(tok, 900, 30, &out) == -1)
+				tokcache_put(tok, &busy);
+		}
+		snprintf(tok, sizeof(tok), "once.%d.sig", i);
+		tokcache_put(tok, &once);
+		/* Only the last round counts: the cache has settled. */
+		if (i < 19999)
+			continue;
+		for (j = 0; j < 128; j++) {
+			snprintf(tok, sizeof(tok), "busy.%d.sig", j);
+			found += tokcache_get(tok, 900, 30, &out) == 0;
+		}
+	}
+	ATF_CHECK_MSG(found == 128, "%d of 128 busy tokens kept", found);
+	tokcache_flush();
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, hit_and_miss);
@@ -143,5 +194,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, flush);
 	ATF_TP_ADD_TC(tp, replace_and_limits);
 	ATF_TP_ADD_TC(tp, two_choices);
+	ATF_TP_ADD_TC(tp, access_only);
+	ATF_TP_ADD_TC(tp, busy_stay);
 	return (atf_no_error());
 }
