@@ -84,13 +84,11 @@
 	"  revoked_reason = $3 " \
 	"WHERE id = $1 AND user_id = $2 AND is_active RETURNING id"
 
-/* Two tokens signed in parallel, then one answer. */
+/* Two tokens signed together, then one answer. */
 struct token_pair {
 	struct http_req	*tp_hr;
 	char		*tp_access;
 	char		*tp_refresh;
-	int		 tp_pending;
-	int		 tp_failed;
 };
 
 struct login {
@@ -132,38 +130,21 @@ token_pair_free(struct token_pair *tp)
 }
 
 static void
-token_pair_signed(struct ipc_msg *msg, char **slot, struct token_pair *tp)
+token_pair_signed(struct ipc_msg *msg, void *arg)
 {
-	const char	*tok;
+	struct token_pair	*tp = arg;
+	const char		*access, *refresh;
 
-	if (msg == NULL || ipc_get_str(msg, &tok, TOKEN_MAX_LEN) == -1 ||
-	    ipc_get_end(msg) == -1 || (*slot = strdup(tok)) == NULL)
-		tp->tp_failed = 1;
-	if (--tp->tp_pending > 0)
-		return;
-	if (tp->tp_failed) {
+	if (msg == NULL || ipc_get_str(msg, &access, TOKEN_MAX_LEN) == -1 ||
+	    ipc_get_str(msg, &refresh, TOKEN_MAX_LEN) == -1 ||
+	    ipc_get_end(msg) == -1 || (tp->tp_access = strdup(access)) == NULL ||
+	    (tp->tp_refresh = strdup(refresh)) == NULL) {
 		http_unavailable(tp->tp_hr);
 		return;
 	}
 	http_reply(tp->tp_hr, 200, json_pack("{s:s,s:s,s:s,s:i}",
 	    "access_token", tp->tp_access, "refresh_token", tp->tp_refresh,
 	    "token_type", "bearer", "expires_in", worker_conf.c_access_ttl));
-}
-
-static void
-token_pair_access(struct ipc_msg *msg, void *arg)
-{
-	struct token_pair	*tp = arg;
-
-	token_pair_signed(msg, &tp->tp_access, tp);
-}
-
-static void
-token_pair_refresh(struct ipc_msg *msg, void *arg)
-{
-	struct token_pair	*tp = arg;
-
-	token_pair_signed(msg, &tp->tp_refresh, tp);
 }
 
 /*
@@ -178,18 +159,9 @@ token_pair_issue(struct token_pair *tp, int64_t uid, int64_t cid,
 	int64_t	 aexp = time(NULL) + worker_conf.c_access_ttl;
 
 	auth_new_jti(ajti, sizeof(ajti));
-	tp->tp_pending = 2;
-	if (auth_sign("access", uid, cid, sid, ajti, aexp, token_pair_access,
-	    tp) == -1) {
+	if (auth_sign_pair(uid, cid, sid, ajti, aexp, rjti, rexp,
+	    token_pair_signed, tp) == -1)
 		http_unavailable(tp->tp_hr);
-		return;
-	}
-	if (auth_sign("refresh", uid, cid, sid, rjti, rexp,
-	    token_pair_refresh, tp) == -1) {
-		/* The access token's answer will fail the pair. */
-		tp->tp_failed = 1;
-		tp->tp_pending--;
-	}
 }
 
 /* A string field; NULL when absent.  -1 when present and not a string. */

@@ -266,38 +266,50 @@ auth_new_jti(char *buf, size_t len)
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-/*
- * Asks a keyholder to sign a token of the given type.  The callback gets
- * the IMSG_KH_TOKEN reply, or NULL.  -1 when no keyholder can take it.
- */
-int
-auth_sign(const char *type, int64_t uid, int64_t cid, int64_t sid,
-    const char *jti, int64_t exp, khc_cb cb, void *arg)
+/* The claims of a token, as the JSON text a keyholder signs. */
+static char *
+auth_claims(const char *type, int64_t uid, int64_t cid, int64_t sid,
+    const char *jti, int64_t exp)
 {
-	struct ipc_builder	*b;
-	json_t			*claims;
-	char			*text, sub[24];
-	int			 rv;
+	json_t	*claims;
+	char	*text, sub[INT64_STR];
 
 	snprintf(sub, sizeof(sub), "%" PRId64, uid);
 	claims = json_pack("{s:s,s:s,s:I,s:I,s:s,s:I,s:I,s:s}",
 	    "iss", worker_conf.c_issuer, "sub", sub, "cid", (json_int_t)cid,
 	    "sid", (json_int_t)sid, "jti", jti, "iat", (json_int_t)time(NULL),
 	    "exp", (json_int_t)exp, "type", type);
-	if (claims == NULL ||
-	    (text = json_dumps(claims, JSON_COMPACT)) == NULL) {
-		json_decref(claims);
-		return (-1);
-	}
+	if (claims == NULL)
+		return (NULL);
+	text = json_dumps(claims, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(claims);
-	if ((b = malloc(sizeof(*b))) == NULL) {
-		free(text);
-		return (-1);
+	return (text);
+}
+
+/*
+ * Asks a keyholder to sign the access token and the refresh token of a
+ * session, both in one message.  The callback gets the IMSG_KH_TOKENS
+ * reply, or NULL.  -1 when no keyholder can take it.
+ */
+int
+auth_sign_pair(int64_t uid, int64_t cid, int64_t sid, const char *ajti,
+    int64_t aexp, const char *rjti, int64_t rexp, khc_cb cb, void *arg)
+{
+	struct ipc_builder	*b;
+	char			*access, *refresh;
+	int			 rv = -1;
+
+	access = auth_claims("access", uid, cid, sid, ajti, aexp);
+	refresh = auth_claims("refresh", uid, cid, sid, rjti, rexp);
+	if (access != NULL && refresh != NULL &&
+	    (b = malloc(sizeof(*b))) != NULL) {
+		ipc_builder_init(b);
+		ipc_put_str(b, access);
+		ipc_put_str(b, refresh);
+		rv = khc_request(IMSG_KH_SIGN_PAIR, b, cb, arg);
+		free(b);
 	}
-	ipc_builder_init(b);
-	ipc_put_str(b, text);
-	free(text);
-	rv = khc_request(IMSG_KH_SIGN_TOKEN, b, cb, arg);
-	free(b);
+	free(access);
+	free(refresh);
 	return (rv);
 }

@@ -61,7 +61,8 @@ enum imsg_type {
 	/* worker -> keyholder, answered with the same ih_peerid */
 	IMSG_KH_HASH_PASSWORD,	/* str password */
 	IMSG_KH_VERIFY_PASSWORD,/* str password, str hash ("" = dummy) */
-	IMSG_KH_SIGN_TOKEN,	/* str claims (JSON object) */
+	IMSG_KH_SIGN_PAIR,	/* str access claims, str refresh claims
+				   (JSON objects) */
 	IMSG_KH_PUBLIC_KEYS,	/* empty */
 	IMSG_KH_VERIFY_TOKEN,	/* str token (HS256: the secret is here) */
 	/*
@@ -79,7 +80,7 @@ enum imsg_type {
 	/* keyholder -> worker */
 	IMSG_KH_HASH,		/* str hash */
 	IMSG_KH_VERIFY,		/* u32 match, str new hash ("" = no rehash) */
-	IMSG_KH_TOKEN,		/* str compact JWS */
+	IMSG_KH_TOKENS,		/* str access JWS, str refresh JWS */
 	IMSG_KH_JWKS,		/* str JWKS document */
 	IMSG_KH_CLAIMS,		/* u32 valid, struct token_claims */
 	IMSG_KH_SECRET,		/* u32 n, data secret[n] (shown once),
@@ -517,8 +518,9 @@ int		 auth_has_perm(struct auth_user *, const char *);
 typedef void	(*auth_verify_cb)(int, struct token_claims *, void *);
 void		 auth_verify(const char *token, auth_verify_cb, void *);
 void		 auth_new_jti(char *buf, size_t len);
-int		 auth_sign(const char *type, int64_t uid, int64_t cid,
-		    int64_t sid, const char *jti, int64_t exp, khc_cb, void *);
+int		 auth_sign_pair(int64_t uid, int64_t cid, int64_t sid,
+		    const char *ajti, int64_t aexp, const char *rjti,
+		    int64_t rexp, khc_cb, void *);
 
 /* validate.c: request bodies against a table of fields. */
 enum field_type {

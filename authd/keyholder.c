@@ -131,32 +131,48 @@ kh_verify(struct ipc_msg *msg, struct ipc_builder *b)
 
 /* The claims must be an object naming this issuer; nothing else signs. */
 static int
-kh_sign(struct ipc_msg *msg, struct ipc_builder *b)
+kh_claims_ok(const char *claims)
 {
-	const char	*claims, *iss;
 	json_t		*obj;
 	json_error_t	 jerr;
-	char		*tok;
+	const char	*iss;
 	int		 ok;
 
-	if (ipc_get_str(msg, &claims, KH_CLAIMS_MAX) == -1 ||
-	    ipc_get_end(msg) == -1)
-		return (-1);
 	if ((obj = json_loads(claims, JSON_REJECT_DUPLICATES, &jerr)) == NULL)
-		return (-1);
+		return (0);
 	ok = json_is_object(obj) &&
 	    (iss = json_string_value(json_object_get(obj, "iss"))) != NULL &&
 	    strcmp(iss, kh_conf.c_issuer) == 0;
 	json_decref(obj);
-	if (!ok)
+	return (ok);
+}
+
+/* An access token and a refresh token, in one message: a login's pair. */
+static int
+kh_sign_pair(struct ipc_msg *msg, struct ipc_builder *b)
+{
+	const char	*claims[2];
+	char		*tok[2] = { NULL, NULL };
+	int		 i, type = IMSG_KH_TOKENS;
+
+	if (ipc_get_str(msg, &claims[0], KH_CLAIMS_MAX) == -1 ||
+	    ipc_get_str(msg, &claims[1], KH_CLAIMS_MAX) == -1 ||
+	    ipc_get_end(msg) == -1 ||
+	    !kh_claims_ok(claims[0]) || !kh_claims_ok(claims[1]))
 		return (-1);
-	if ((tok = token_sign(&kh_keys, claims)) == NULL) {
-		ipc_put_str(b, "signing failed");
-		return (IMSG_KH_ERROR);
+	for (i = 0; i < 2; i++)
+		if ((tok[i] = token_sign(&kh_keys, claims[i])) == NULL) {
+			ipc_put_str(b, "signing failed");
+			type = IMSG_KH_ERROR;
+			break;
+		}
+	if (type == IMSG_KH_TOKENS) {
+		ipc_put_str(b, tok[0]);
+		ipc_put_str(b, tok[1]);
 	}
-	ipc_put_str(b, tok);
-	free(tok);
-	return (IMSG_KH_TOKEN);
+	free(tok[0]);
+	free(tok[1]);
+	return (type);
 }
 
 static int
@@ -323,8 +339,8 @@ kh_request(struct ipc_msg *msg, struct ipc_builder *b)
 		return (kh_hash(msg, b));
 	case IMSG_KH_VERIFY_PASSWORD:
 		return (kh_verify(msg, b));
-	case IMSG_KH_SIGN_TOKEN:
-		return (kh_sign(msg, b));
+	case IMSG_KH_SIGN_PAIR:
+		return (kh_sign_pair(msg, b));
 	case IMSG_KH_PUBLIC_KEYS:
 		return (kh_jwks(msg, b));
 	case IMSG_KH_VERIFY_TOKEN:

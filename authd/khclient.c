@@ -99,8 +99,8 @@ khc_reply_type_ok(uint32_t req, uint32_t reply)
 		return (reply == IMSG_KH_HASH);
 	case IMSG_KH_VERIFY_PASSWORD:
 		return (reply == IMSG_KH_VERIFY);
-	case IMSG_KH_SIGN_TOKEN:
-		return (reply == IMSG_KH_TOKEN);
+	case IMSG_KH_SIGN_PAIR:
+		return (reply == IMSG_KH_TOKENS);
 	case IMSG_KH_PUBLIC_KEYS:
 		return (reply == IMSG_KH_JWKS);
 	case IMSG_KH_VERIFY_TOKEN:
