@@ -47,6 +47,8 @@ enum imsg_type {
 	IMSG_SEALKEY,		/* SEAL_KEY_LEN bytes, keyholder only */
 	IMSG_PEER,		/* fd; u32 peer role, u32 peer index */
 	IMSG_LISTEN,		/* fd; a listening socket, worker only */
+	IMSG_CONN_TABLE,	/* fd; u32 worker index: conn.c's shared
+				   table of open connections, worker only */
 	IMSG_START,		/* empty: everything was sent, drop and run */
 	IMSG_STATS_REQ,		/* empty */
 	IMSG_LOG_VERBOSE,	/* u32 verbosity (authctl log) */
@@ -292,6 +294,10 @@ struct evhttp;
 int		 conn_init(struct event_base *, struct evhttp *, int timeout,
 		    int max);
 void		 conn_request(struct evhttp_request *);
+int		 conn_table_create(void);
+void		 conn_table_gone(int);
+int		 conn_share(int fd, int self);
+void		 conn_withdraw(void);
 void		 conn_free(void);
 
 /* db.c: PostgreSQL, non-blocking, a small pool per worker. */

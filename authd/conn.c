@@ -21,22 +21,30 @@
  * Workers share each listening socket, and libevent's listener accepts
  * until the queue is empty: the first worker awake took every waiting
  * connection, and under keep-alive load one worker served everything
- * while the other idled.  So a worker takes one connection per turn of
- * its event loop and leaves the rest to whichever worker is free first.
+ * while the other idled.  So every worker publishes how many
+ * connections it holds in a table the parent shares with them all (one
+ * slot a worker, -1 while it is not accepting), and a worker that holds
+ * more than another stops accepting for CONN_YIELD_USEC after each
+ * connection it takes, which leaves the next ones to the others.  A
+ * worker that is stuck does not hold connections back: the others are
+ * only slowed, to one connection each per CONN_YIELD_USEC.
  */
 #include <sys/types.h>
 #include <sys/cdefs.h>
 #ifndef __unused
 #define __unused	__attribute__((__unused__))	/* used by tree.h */
 #endif
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/tree.h>
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -80,7 +88,13 @@ static time_t		 conn_timeout;
 static int		 conn_count;
 static int		 conn_max;
 static int		 conn_full;	/* not accepting: conn_max reached */
-static struct event	*conn_resume;	/* accept again, next loop turn */
+static struct event	*conn_resume;	/* accept again after a yield */
+static atomic_int	*conn_table;	/* AUTHD_MAX_WORKERS, shared */
+static int		 conn_self;	/* this worker's slot */
+static int		 conn_withdrawn; /* draining: slot left at -1 */
+
+#define CONN_YIELD_USEC	1000
+#define CONN_TABLE_SIZE	(AUTHD_MAX_WORKERS * sizeof(atomic_int))
 
 static void
 conn_arm(struct conn *c)
@@ -111,6 +125,9 @@ static void
 conn_counted(int delta)
 {
 	conn_count += delta;
+	if (conn_table != NULL && !conn_withdrawn)
+		atomic_store_explicit(&conn_table[conn_self], conn_count,
+		    memory_order_relaxed);
 	if (!conn_full && conn_count >= conn_max) {
 		conn_full = 1;
 		http_accepting(0);
@@ -121,16 +138,34 @@ conn_counted(int delta)
 	}
 }
 
-/* One connection taken: the next waits for the next turn of the loop. */
+/* Whether another accepting worker holds fewer connections. */
+static int
+conn_ahead(void)
+{
+	int	 i, n;
+
+	if (conn_table == NULL)
+		return (0);
+	for (i = 0; i < AUTHD_MAX_WORKERS; i++) {
+		if (i == conn_self)
+			continue;
+		n = atomic_load_explicit(&conn_table[i], memory_order_relaxed);
+		if (n >= 0 && n < conn_count)
+			return (1);
+	}
+	return (0);
+}
+
+/* A connection was taken: yield the next ones when others hold fewer. */
 static void
 conn_pause(void)
 {
-	struct timeval	 now = { 0, 0 };
+	struct timeval	 later = { 0, CONN_YIELD_USEC };
 
-	if (conn_full || conn_resume == NULL)
+	if (conn_full || conn_resume == NULL || !conn_ahead())
 		return;
 	http_accepting(0);
-	if (event_add(conn_resume, &now) == -1)
+	if (event_add(conn_resume, &later) == -1)
 		http_accepting(1);
 }
 
@@ -336,6 +371,68 @@ conn_init(struct event_base *base, struct evhttp *http, int timeout,
 		return (-1);
 	evhttp_set_bevcb(http, conn_new, NULL);
 	return (0);
+}
+
+/*
+ * Parent: the table of open connections the workers share, every slot
+ * -1 (no worker accepting).  Returns a descriptor to hand to each worker,
+ * or -1; without the table workers accept as they can.
+ */
+int
+conn_table_create(void)
+{
+	int	 fd, i;
+
+	if ((fd = memfd_create("authd-connections", MFD_CLOEXEC)) == -1)
+		return (-1);
+	if (ftruncate(fd, CONN_TABLE_SIZE) == -1 ||
+	    (conn_table = mmap(NULL, CONN_TABLE_SIZE, PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		conn_table = NULL;
+		close(fd);
+		return (-1);
+	}
+	for (i = 0; i < AUTHD_MAX_WORKERS; i++)
+		atomic_init(&conn_table[i], -1);
+	return (fd);
+}
+
+/* Parent: worker i has stopped accepting (it exited). */
+void
+conn_table_gone(int i)
+{
+	if (conn_table != NULL && i >= 0 && i < AUTHD_MAX_WORKERS)
+		atomic_store(&conn_table[i], -1);
+}
+
+/* Worker: joins the table in slot self; takes fd. */
+int
+conn_share(int fd, int self)
+{
+	void	*p;
+
+	if (self < 0 || self >= AUTHD_MAX_WORKERS) {
+		close(fd);
+		return (-1);
+	}
+	p = mmap(NULL, CONN_TABLE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return (-1);
+	conn_table = p;
+	conn_self = self;
+	atomic_store(&conn_table[conn_self], conn_count);
+	return (0);
+}
+
+/* Worker: no longer accepting (draining); the others stop yielding. */
+void
+conn_withdraw(void)
+{
+	conn_withdrawn = 1;
+	if (conn_table != NULL)
+		atomic_store(&conn_table[conn_self], -1);
 }
 
 /* At exit: our references go; evhttp keeps the connections it has. */

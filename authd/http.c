@@ -938,6 +938,7 @@ http_accepting(int on)
 void
 http_stop_listening(void)
 {
+	conn_withdraw();
 	while (http_nbound > 0)
 		evhttp_del_accept_socket(http_server, http_bound[--http_nbound]);
 }

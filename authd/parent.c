@@ -44,6 +44,7 @@ static uint8_t			 parent_pepper[PARENT_PEPPER_MAX];
 static size_t			 parent_pepperlen;
 static uint8_t			 parent_sealkey[SEAL_KEY_LEN];
 static int			 parent_listen[CONFIG_MAX_LISTEN];
+static int			 parent_conn_table = -1;	/* conn.c */
 static struct child		 parent_kh[AUTHD_MAX_KEYHOLDERS];
 static struct child		 parent_wk[AUTHD_MAX_WORKERS];
 static struct event_base	*parent_base;
@@ -152,6 +153,13 @@ parent_spawn(struct child *ch)
 				fatal("dup");
 			ipc_builder_init(&b);
 			parent_child_send(ch, IMSG_LISTEN, fd, &b);
+		}
+		if (parent_conn_table != -1) {
+			if ((fd = dup(parent_conn_table)) == -1)
+				fatal("dup");
+			ipc_builder_init(&b);
+			ipc_put_u32(&b, ch->ch_index);
+			parent_child_send(ch, IMSG_CONN_TABLE, fd, &b);
 		}
 		parent_pair(ch);
 	}
@@ -318,6 +326,8 @@ parent_sigchld(void)
 		parent_describe_exit(wstatus, why, sizeof(why));
 		ch->ch_pid = 0;
 		ipc_ev_clear(&ch->ch_iev);
+		if (ch->ch_role == PROC_WORKER)
+			conn_table_gone(ch->ch_index);
 		if (parent_stopping)
 			continue;
 		if (ch->ch_role == PROC_KEYHOLDER) {
@@ -707,6 +717,9 @@ parent_main(struct authd_config *conf)
 		fatalx("seal key: %s", err);
 	for (i = 0; i < parent_conf.c_nlisten; i++)
 		parent_listen[i] = parent_bind(&parent_conf.c_listen[i]);
+	if ((parent_conn_table = conn_table_create()) == -1)
+		log_warn("connection table: workers will share connections "
+		    "less evenly");
 	if ((ctlfd = control_listen(parent_conf.c_control)) == -1)
 		fatalx("control socket %s", parent_conf.c_control);
 

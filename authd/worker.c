@@ -149,7 +149,7 @@ worker_add_peer(struct ipc_msg *msg)
 static int
 worker_parent_msg(struct ipc_msg *msg)
 {
-	uint32_t	 verbose;
+	uint32_t	 verbose, index;
 	int		 fd;
 
 	switch (msg->im_hdr.ih_type) {
@@ -174,6 +174,14 @@ worker_parent_msg(struct ipc_msg *msg)
 			return (-1);
 		if (http_listen(fd) == -1)
 			fatalx("cannot listen");
+		return (0);
+	case IMSG_CONN_TABLE:
+		if (ipc_get_u32(msg, &index) == -1 ||
+		    ipc_get_end(msg) == -1 || (fd = ipc_take_fd(msg)) == -1)
+			return (-1);
+		/* Without it this worker only accepts less evenly. */
+		if (conn_share(fd, (int)index) == -1)
+			log_warn("connection table");
 		return (0);
 	case IMSG_PEER:
 		return (worker_add_peer(msg));

@@ -184,6 +184,56 @@ worker_respawn_cleanup()
 	authd_cleanup
 }
 
+atf_test_case connections_shared cleanup
+connections_shared_head()
+{
+	atf_set descr "a burst of kept-alive connections is shared by the workers"
+}
+connections_shared_body()
+{
+	local workers
+	start
+	expect_children worker 2
+	workers=$(authd_children worker | tr '\n' ' ')
+	# 24 connections opened at once, each answered and kept open; then
+	# the established sockets of authd's port that each worker holds.
+	atf_check -o save:held python3 - "$AUTHD_PORT" $workers <<'EOF'
+import os, socket, sys
+port, pids = int(sys.argv[1]), sys.argv[2:]
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(24)]
+for c in conns:
+    c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+for c in conns:
+    if not c.recv(65536).startswith(b"HTTP/1.1 200"):
+        sys.exit("no answer")
+ours = set()
+for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+    with open(name) as f:
+        for line in f.readlines()[1:]:
+            w = line.split()
+            if int(w[1].split(":")[1], 16) == port and w[3] == "01":
+                ours.add(w[9])
+for pid in pids:
+    d = "/proc/%s/fd" % pid
+    n = 0
+    for fd in os.listdir(d):
+        try:
+            t = os.readlink(os.path.join(d, fd))
+        except OSError:
+            continue
+        if t.startswith("socket:[") and t[8:-1] in ours:
+            n += 1
+    print(n)
+EOF
+	# Before, the first worker awake took all 24.
+	awk '$1 < 8 { bad = 1 } END { exit bad }' held ||
+	    atf_fail "$(oneline "connections held by each worker:" $(cat held))"
+}
+connections_shared_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case keyholder_death cleanup
 keyholder_death_head()
 {
@@ -391,4 +441,5 @@ atf_init_test_cases()
 	atf_add_test_case check_bad_config
 	atf_add_test_case privileges
 	atf_add_test_case key_files_private
+	atf_add_test_case connections_shared
 }
