@@ -1,10 +1,11 @@
 /*
  * evhttp_bare: the HTTP ceiling of `make bench`.  The least an evhttp
- * server can do per request: workers forked after one listening socket
- * is bound, each with its own event loop accepting on that socket (as
- * authd's workers do), answering every request with a fixed JSON body.
- * What authd reaches is judged against what this reaches under the same
- * wrk load.
+ * server can do per request: forked workers, each with its own event
+ * loop and its own listening socket on the same port (SO_REUSEPORT: the
+ * kernel shares the connections out evenly, as evenly as authd's
+ * workers share theirs), answering every request with a fixed JSON
+ * body.  What authd reaches is judged against what this reaches under
+ * the same wrk load.
  *
  * usage: evhttp_bare [-w workers] -p port
  *
@@ -62,7 +63,8 @@ bare_listen(int port)
 
 	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
 		err(1, "socket");
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1)
 		err(1, "setsockopt");
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -162,8 +164,8 @@ main(int argc, char *argv[])
 		err(1, "sigaction");
 	signal(SIGPIPE, SIG_IGN);
 
-	fd = bare_listen(port);
 	for (i = 0; i < bare_nworkers; i++) {
+		fd = bare_listen(port);
 		switch (pid = fork()) {
 		case -1:
 			err(1, "fork");
@@ -172,8 +174,8 @@ main(int argc, char *argv[])
 		default:
 			bare_pids[i] = pid;
 		}
+		close(fd);
 	}
-	close(fd);
 
 	/* Until a signal or the first worker's death: then stop the rest. */
 	while (!bare_quit) {
