@@ -37,7 +37,7 @@ HEADERS =	$(wildcard libauth/*.h authd/*.h authctl/*.h)
 .PHONY: all deps test run install uninstall clean lint bench soak fuzz
 
 all: deps authd/authd authctl/authctl $(UNIT_PROGS) regress/bench/hashbench \
-	regress/bench/evhttp_bare
+	regress/bench/evhttp_bare regress/bench/libfloor
 
 deps:
 	@sh etc/dev/deps.sh
@@ -71,6 +71,12 @@ regress/bench/hashbench: regress/bench/hashbench.c libauth/libauth.a
 # The HTTP ceiling of `make bench`: a bare evhttp server.
 regress/bench/evhttp_bare: regress/bench/evhttp_bare.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+# The memory floor of `make bench`: authd's libraries loaded, nothing run.
+# --no-as-needed: it calls none of them, and must load them all.
+regress/bench/libfloor: regress/bench/libfloor.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--no-as-needed \
+	    $(LDLIBS)
 
 test: all
 	@sh regress/run.sh $(TESTS)
@@ -151,7 +157,8 @@ uninstall:
 clean:
 	rm -f libauth/*.o libauth/libauth.a libauth/parse.c authd/*.o \
 	    authd/authd authctl/*.o authctl/authctl $(UNIT_PROGS) \
-	    regress/bench/hashbench regress/bench/evhttp_bare
+	    regress/bench/hashbench regress/bench/evhttp_bare \
+	    regress/bench/libfloor
 	rm -rf regress/unit/*.dSYM
 
 # --- Fuzzing (regress/fuzz) -------------------------------------------

@@ -125,6 +125,18 @@ echo "$start_ms" >"$tmp/start_ms"
 echo "$rss_idle" >"$tmp/rss_idle"
 pss_kib "$AUTHD_PID" >"$tmp/pss_idle"
 echo "$rss_idle" >"$tmp/rss_load"
+# The floor under rss_idle: authd's libraries loaded by a program that
+# does nothing (libfloor.c), once for each authd process.
+nprocs=$(ps -eo pgid=,args= | awk -v g="$AUTHD_PID" '
+    $1 == g && $2 == "authd:"' | wc -l)
+"$bdir/libfloor" &
+floor_pid=$!
+sleep 0.3
+floor=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$floor_pid/status")
+kill "$floor_pid"
+wait "$floor_pid" 2>/dev/null
+echo "$((floor * nprocs))" >"$tmp/rss_floor"
+note "libraries alone: $floor KiB a process, $nprocs processes"
 
 token=$(head -n 1 "$tmp/access.tokens")
 
@@ -324,6 +336,7 @@ res = {
     "scenarios": scen,
     "rss_idle_kib": int(open(tmp + "/rss_idle").read()),
     "rss_load_kib": int(open(tmp + "/rss_load").read()),
+    "rss_floor_kib": kib_or_none("rss_floor"),
     "pss_idle_kib": kib_or_none("pss_idle"),
     "pss_load_kib": kib_or_none("pss_load"),
     "start_ms": int(open(tmp + "/start_ms").read()),
@@ -351,7 +364,7 @@ print("%-28s %10.1f %6s%s" % ("ceiling: HTTP (evhttp_bare)", http_ceiling,
     "req/s", "  INVALID" if why_invalid(bare) else ""))
 print("%-28s %10d %6s" % ("rss_idle", res["rss_idle_kib"], "KiB"))
 print("%-28s %10d %6s" % ("rss_load", res["rss_load_kib"], "KiB"))
-for k in ("pss_idle", "pss_load"):
+for k in ("rss_floor", "pss_idle", "pss_load"):
     print("%-28s %10s %6s" % (k, f(res[k + "_kib"], "%d"), "KiB"))
 print("%-28s %10d %6s" % ("start", res["start_ms"], "ms"))
 print("results: " + out)
