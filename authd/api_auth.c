@@ -23,6 +23,7 @@
 #include "seal.h"
 
 #define AUTH_JTI_LEN		32
+#define TOKEN_HASH_HEX		(crypto_hash_sha256_BYTES * 2 + 1)
 #define AUTH_UA_MAX		255
 #define AUTH_USERNAME_MAX	254
 
@@ -60,11 +61,17 @@
 	"  WHERE o.user_id = $1) AND NOT EXISTS (SELECT 1 FROM sessions o " \
 	"  WHERE o.user_id = $1 AND o.device_fingerprint = $4) FROM s"
 
+/*
+ * $6: the presented token's signature was checked; else it must be the
+ * very token whose SHA-256 ($7) the session keeps.
+ */
 #define REFRESH_ROTATE_SQL \
 	"UPDATE sessions s SET refresh_prev_jti = s.refresh_jti, " \
-	"  refresh_jti = $3, refresh_rotated_at = now(), last_used_at = now() " \
+	"  refresh_jti = $3, refresh_hash = $5, refresh_rotated_at = now(), " \
+	"  last_used_at = now() " \
 	"FROM users u, companies c " \
 	"WHERE s.id = $1 AND s.user_id = $2 AND s.refresh_jti = $4 " \
+	"AND ($6::boolean OR s.refresh_hash = $7) " \
 	"AND s.is_active AND s.expires_at > now() " \
 	"AND u.id = s.user_id AND u.is_active " \
 	"AND c.id = s.company_id AND c.is_active " \
@@ -117,9 +124,13 @@ struct login {
 };
 
 struct refresh {
-	struct token_pair rf_tp;
-	struct token_claims rf_tc;
+	struct token_pair rf_tp;	/* the new pair, signed first */
+	struct token_claims rf_tc;	/* of the presented token */
+	char		*rf_token;	/* the presented token */
+	char		 rf_hash[TOKEN_HASH_HEX];	/* its SHA-256 */
+	char		 rf_newhash[TOKEN_HASH_HEX];	/* the new one's */
 	char		 rf_newjti[AUTH_JTI_LEN];
+	int		 rf_verified;	/* its signature was checked */
 };
 
 static void
@@ -127,40 +138,68 @@ token_pair_free(struct token_pair *tp)
 {
 	free(tp->tp_access);
 	free(tp->tp_refresh);
+	tp->tp_access = tp->tp_refresh = NULL;
+}
+
+/* Keeps the tokens of an IMSG_KH_TOKENS reply; -1 when there are none. */
+static int
+token_pair_keep(struct ipc_msg *msg, struct token_pair *tp)
+{
+	const char	*access, *refresh;
+
+	token_pair_free(tp);
+	if (msg == NULL || ipc_get_str(msg, &access, TOKEN_MAX_LEN) == -1 ||
+	    ipc_get_str(msg, &refresh, TOKEN_MAX_LEN) == -1 ||
+	    ipc_get_end(msg) == -1 || (tp->tp_access = strdup(access)) == NULL ||
+	    (tp->tp_refresh = strdup(refresh)) == NULL)
+		return (-1);
+	return (0);
+}
+
+static void
+token_pair_reply(struct token_pair *tp)
+{
+	http_reply(tp->tp_hr, 200, json_pack("{s:s,s:s,s:s,s:i}",
+	    "access_token", tp->tp_access, "refresh_token", tp->tp_refresh,
+	    "token_type", "bearer", "expires_in", worker_conf.c_access_ttl));
 }
 
 static void
 token_pair_signed(struct ipc_msg *msg, void *arg)
 {
 	struct token_pair	*tp = arg;
-	const char		*access, *refresh;
 
-	if (msg == NULL || ipc_get_str(msg, &access, TOKEN_MAX_LEN) == -1 ||
-	    ipc_get_str(msg, &refresh, TOKEN_MAX_LEN) == -1 ||
-	    ipc_get_end(msg) == -1 || (tp->tp_access = strdup(access)) == NULL ||
-	    (tp->tp_refresh = strdup(refresh)) == NULL) {
+	if (token_pair_keep(msg, tp) == -1) {
 		http_unavailable(tp->tp_hr);
 		return;
 	}
-	http_reply(tp->tp_hr, 200, json_pack("{s:s,s:s,s:s,s:i}",
-	    "access_token", tp->tp_access, "refresh_token", tp->tp_refresh,
-	    "token_type", "bearer", "expires_in", worker_conf.c_access_ttl));
+	token_pair_reply(tp);
 }
 
 /*
  * Signs an access token and a refresh token (with the given jti and
- * expiry) for one session; the answer goes out when both are back.
+ * expiry) for one session, both in one keyholder message; cb gets the
+ * reply.  -1 when no keyholder can take it.
  */
-static void
-token_pair_issue(struct token_pair *tp, int64_t uid, int64_t cid,
-    int64_t sid, const char *rjti, int64_t rexp)
+static int
+token_pair_sign(int64_t uid, int64_t cid, int64_t sid, const char *rjti,
+    int64_t rexp, khc_cb cb, void *arg)
 {
 	char	 ajti[AUTH_JTI_LEN];
 	int64_t	 aexp = time(NULL) + worker_conf.c_access_ttl;
 
 	auth_new_jti(ajti, sizeof(ajti));
-	if (auth_sign_pair(uid, cid, sid, ajti, aexp, rjti, rexp,
-	    token_pair_signed, tp) == -1)
+	return (auth_sign_pair(uid, cid, sid, ajti, aexp, rjti, rexp, cb,
+	    arg));
+}
+
+/* Signs a session's pair and answers with it. */
+static void
+token_pair_issue(struct token_pair *tp, int64_t uid, int64_t cid,
+    int64_t sid, const char *rjti, int64_t rexp)
+{
+	if (token_pair_sign(uid, cid, sid, rjti, rexp, token_pair_signed,
+	    tp) == -1)
 		http_unavailable(tp->tp_hr);
 }
 
@@ -605,6 +644,38 @@ refresh_grace_done(PGresult *res, void *arg)
 		http_unavailable(hr);
 }
 
+static void	 refresh_verified(int, struct token_claims *, void *);
+static void	 refresh_rotate_done(PGresult *, void *);
+
+/*
+ * The new pair is signed before the session is rotated, from the
+ * presented token's claims: then the rotation can take a token that is
+ * byte for byte the session's current one without checking its
+ * signature again (it is what a keyholder signed, under a key still
+ * loaded: token_peek), which costs more than the rest of a refresh.
+ * Any other token has its signature checked before the rotation is
+ * tried again, and before the reuse of an old one can end a session.
+ */
+static void
+refresh_rotate(struct refresh *rf)
+{
+	const char	*params[7];
+	char		 sid[INT64_STR], uid[INT64_STR];
+
+	snprintf(sid, sizeof(sid), "%" PRId64, rf->rf_tc.tc_sid);
+	snprintf(uid, sizeof(uid), "%" PRId64, rf->rf_tc.tc_uid);
+	params[0] = sid;
+	params[1] = uid;
+	params[2] = rf->rf_newjti;
+	params[3] = rf->rf_tc.tc_jti;
+	params[4] = rf->rf_newhash;
+	params[5] = rf->rf_verified ? "true" : "false";
+	params[6] = rf->rf_hash;
+	if (db_query(REFRESH_ROTATE_SQL, 7, params, refresh_rotate_done,
+	    rf) == -1)
+		http_unavailable(rf->rf_tp.tp_hr);
+}
+
 static void
 refresh_rotate_done(PGresult *res, void *arg)
 {
@@ -612,16 +683,25 @@ refresh_rotate_done(PGresult *res, void *arg)
 	struct http_req	*hr = rf->rf_tp.tp_hr;
 	const char	*params[4];
 	char		 sid[24], uid[24], grace[16];
+	int64_t		 cid, exp;
 
 	if (!db_ok(res)) {
 		http_db_result(hr, res);
 		return;
 	}
 	if (PQntuples(res) == 1) {
-		token_pair_issue(&rf->rf_tp, rf->rf_tc.tc_uid,
-		    strtoll(PQgetvalue(res, 0, 0), NULL, 10),
-		    rf->rf_tc.tc_sid, rf->rf_newjti,
-		    strtoll(PQgetvalue(res, 0, 1), NULL, 10));
+		cid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		exp = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		/* Signed from the token's claims: the session's own win. */
+		if (cid == rf->rf_tc.tc_cid && exp == rf->rf_tc.tc_exp)
+			token_pair_reply(&rf->rf_tp);
+		else
+			token_pair_issue(&rf->rf_tp, rf->rf_tc.tc_uid, cid,
+			    rf->rf_tc.tc_sid, rf->rf_newjti, exp);
+		return;
+	}
+	if (!rf->rf_verified) {
+		auth_verify(rf->rf_token, refresh_verified, rf);
 		return;
 	}
 	snprintf(sid, sizeof(sid), "%" PRId64, rf->rf_tc.tc_sid);
@@ -636,15 +716,55 @@ refresh_rotate_done(PGresult *res, void *arg)
 		http_unavailable(hr);
 }
 
-static void	 refresh_verified(int, struct token_claims *, void *);
-
 static void
 refresh_free(void *arg)
 {
 	struct refresh	*rf = arg;
 
 	token_pair_free(&rf->rf_tp);
+	free(rf->rf_token);
 	free(rf);
+}
+
+static void
+token_hash_hex(const char *token, char *hex, size_t len)
+{
+	unsigned char	 h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, (const unsigned char *)token, strlen(token));
+	sodium_bin2hex(hex, len, h, sizeof(h));
+}
+
+static void
+refresh_signed(struct ipc_msg *msg, void *arg)
+{
+	struct refresh	*rf = arg;
+
+	if (token_pair_keep(msg, &rf->rf_tp) == -1) {
+		http_unavailable(rf->rf_tp.tp_hr);
+		return;
+	}
+	token_hash_hex(rf->rf_tp.tp_refresh, rf->rf_newhash,
+	    sizeof(rf->rf_newhash));
+	refresh_rotate(rf);
+}
+
+/* A token of another type: which answer depends on its signature. */
+static void
+refresh_wrong_type(int r, struct token_claims *tc, void *arg)
+{
+	struct refresh	*rf = arg;
+	struct http_req	*hr = rf->rf_tp.tp_hr;
+
+	(void)tc;
+	if (r == -2)
+		http_unavailable(hr);
+	else if (r != TOKEN_OK)
+		refresh_invalid(hr);
+	else {
+		http_set_header(hr, "WWW-Authenticate", "Bearer");
+		http_error(hr, 401, "Invalid token type");
+	}
 }
 
 void
@@ -670,16 +790,34 @@ api_auth_refresh(struct http_req *hr)
 		return;
 	}
 	json_decref(errors);
-	if ((rf = calloc(1, sizeof(*rf))) == NULL) {
+	if ((rf = calloc(1, sizeof(*rf))) == NULL ||
+	    (rf->rf_token = strdup(token)) == NULL) {
+		free(rf);
 		json_decref(body);
 		http_unavailable(hr);
 		return;
 	}
+	json_decref(body);
 	rf->rf_tp.tp_hr = hr;
 	hr->hr_ctx = rf;
 	hr->hr_ctx_free = refresh_free;
-	auth_verify(token, refresh_verified, rf);
-	json_decref(body);
+	/* What fails here fails token_verify() too. */
+	if (token_peek(&worker_keys, worker_conf.c_alg, worker_conf.c_issuer,
+	    worker_conf.c_leeway, time(NULL), rf->rf_token, &rf->rf_tc) !=
+	    TOKEN_OK) {
+		refresh_invalid(hr);
+		return;
+	}
+	if (strcmp(rf->rf_tc.tc_type, "refresh") != 0) {
+		auth_verify(rf->rf_token, refresh_wrong_type, rf);
+		return;
+	}
+	token_hash_hex(rf->rf_token, rf->rf_hash, sizeof(rf->rf_hash));
+	auth_new_jti(rf->rf_newjti, sizeof(rf->rf_newjti));
+	if (token_pair_sign(rf->rf_tc.tc_uid, rf->rf_tc.tc_cid,
+	    rf->rf_tc.tc_sid, rf->rf_newjti, rf->rf_tc.tc_exp,
+	    refresh_signed, rf) == -1)
+		http_unavailable(hr);
 }
 
 static void
@@ -687,9 +825,8 @@ refresh_verified(int r, struct token_claims *tc, void *arg)
 {
 	struct refresh	*rf = arg;
 	struct http_req	*hr = rf->rf_tp.tp_hr;
-	const char	*params[4];
-	char		 sid[INT64_STR], uid[INT64_STR];
 
+	(void)tc;
 	if (r == -2) {
 		http_unavailable(hr);
 		return;
@@ -698,22 +835,8 @@ refresh_verified(int r, struct token_claims *tc, void *arg)
 		refresh_invalid(hr);
 		return;
 	}
-	rf->rf_tc = *tc;
-	if (strcmp(rf->rf_tc.tc_type, "refresh") != 0) {
-		http_set_header(hr, "WWW-Authenticate", "Bearer");
-		http_error(hr, 401, "Invalid token type");
-		return;
-	}
-	auth_new_jti(rf->rf_newjti, sizeof(rf->rf_newjti));
-	snprintf(sid, sizeof(sid), "%" PRId64, rf->rf_tc.tc_sid);
-	snprintf(uid, sizeof(uid), "%" PRId64, rf->rf_tc.tc_uid);
-	params[0] = sid;
-	params[1] = uid;
-	params[2] = rf->rf_newjti;
-	params[3] = rf->rf_tc.tc_jti;
-	if (db_query(REFRESH_ROTATE_SQL, 4, params, refresh_rotate_done,
-	    rf) == -1)
-		http_unavailable(hr);
+	rf->rf_verified = 1;
+	refresh_rotate(rf);
 }
 
 static void

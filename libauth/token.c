@@ -1177,18 +1177,52 @@ token_claims_check(const char *payload, size_t len, const char *issuer,
 	return (ret);
 }
 
-int
-token_verify(const struct token_keyset *ks, enum config_alg pinned,
+/* The signature sig over the first len bytes of token, by key tk; 0 when
+   good. */
+static int
+token_signature_ok(const struct token_key *tk, enum config_alg pinned,
+    const char *token, size_t len, const uint8_t *sig, size_t slen)
+{
+	const unsigned char	*key;
+	size_t			 keylen;
+	jwt_t			*jwt = NULL;
+	int			 ret = -1;
+
+	switch (pinned) {
+	case ALG_ES256:
+		if (slen != TOKEN_ES256_SIGLEN ||
+		    memcmp(sig + 32, token_p256_half_n, 32) > 0)
+			break;
+		/* FALLTHROUGH */
+	case ALG_RS256:
+		ret = token_verify_evp(tk, token, len, sig, slen);
+		break;
+	case ALG_HS256:
+		key = tk->tk_priv;
+		keylen = tk->tk_privlen;
+		if (slen != TOKEN_HS256_SIGLEN || key == NULL || keylen == 0 ||
+		    keylen > INT32_MAX)
+			break;
+		if (jwt_decode(&jwt, token, key, (int)keylen) == 0 &&
+		    jwt != NULL && jwt_get_alg(jwt) == token_jwt_alg(pinned))
+			ret = 0;
+		if (jwt != NULL)
+			jwt_free(jwt);
+		break;
+	}
+	return (ret);
+}
+
+static int
+token_check(const struct token_keyset *ks, enum config_alg pinned,
     const char *issuer, int leeway, time_t now, const char *token,
-    struct token_claims *claims)
+    struct token_claims *claims, int signature)
 {
 	const struct token_key	*tk = NULL;
 	const char		*d1, *d2, *alg;
-	const unsigned char	*key;
 	uint8_t			*hdr = NULL, *pay = NULL, *sig = NULL;
 	char			 kid[TOKEN_KID_LEN];
-	size_t			 len, hlen, plen, slen, keylen;
-	jwt_t			*jwt = NULL;
+	size_t			 len, hlen, plen, slen;
 	int			 i, ret = TOKEN_INVALID;
 
 	memset(claims, 0, sizeof(*claims));
@@ -1214,45 +1248,38 @@ token_verify(const struct token_keyset *ks, enum config_alg pinned,
 			tk = &ks->ks_keys[i];
 	if (tk == NULL)
 		goto done;
-
-	switch (pinned) {
-	case ALG_ES256:
-		if (slen != TOKEN_ES256_SIGLEN ||
-		    memcmp(sig + 32, token_p256_half_n, 32) > 0)
-			goto done;
-		/* FALLTHROUGH */
-	case ALG_RS256:
-		if (token_verify_evp(tk, token, (size_t)(d2 - token), sig,
-		    slen) == -1)
-			goto done;
-		break;
-	case ALG_HS256:
-		if (slen != TOKEN_HS256_SIGLEN)
-			goto done;
-		key = tk->tk_priv;
-		keylen = tk->tk_privlen;
-		if (key == NULL || keylen == 0 || keylen > INT32_MAX)
-			goto done;
-		if (jwt_decode(&jwt, token, key, (int)keylen) != 0 ||
-		    jwt == NULL || jwt_get_alg(jwt) != token_jwt_alg(pinned))
-			goto done;
-		break;
-	default:
+	if (signature && token_signature_ok(tk, pinned, token,
+	    (size_t)(d2 - token), sig, slen) == -1)
 		goto done;
-	}
 	if (token_claims_check((char *)pay, plen, issuer, leeway, now,
 	    claims) == -1)
 		goto done;
 	ret = TOKEN_OK;
  done:
-	if (jwt != NULL)
-		jwt_free(jwt);
 	free(hdr);
 	free(pay);
 	free(sig);
 	if (ret != TOKEN_OK)
 		memset(claims, 0, sizeof(*claims));
 	return (ret);
+}
+
+int
+token_verify(const struct token_keyset *ks, enum config_alg pinned,
+    const char *issuer, int leeway, time_t now, const char *token,
+    struct token_claims *claims)
+{
+	return (token_check(ks, pinned, issuer, leeway, now, token, claims,
+	    1));
+}
+
+int
+token_peek(const struct token_keyset *ks, enum config_alg pinned,
+    const char *issuer, int leeway, time_t now, const char *token,
+    struct token_claims *claims)
+{
+	return (token_check(ks, pinned, issuer, leeway, now, token, claims,
+	    0));
 }
 
 /* Appends the JWK of tk to keys; HS256 keys are never published. */

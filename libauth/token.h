@@ -92,6 +92,15 @@ char	*token_sign(const struct token_keyset *, const char *claims_json);
 int	 token_verify(const struct token_keyset *, enum config_alg pinned,
 	    const char *issuer, int leeway, time_t now, const char *token,
 	    struct token_claims *claims);
+/*
+ * Everything token_verify() checks but the signature: the form, the
+ * algorithm, a kid of ks, the claims.  Only for a token that is then
+ * found byte for byte where authd keeps what it signed (a session's
+ * refresh token hash); never as a verification.
+ */
+int	 token_peek(const struct token_keyset *, enum config_alg pinned,
+	    const char *issuer, int leeway, time_t now, const char *token,
+	    struct token_claims *claims);
 /* Returns the malloc'd JWKS document (RFC 7517) of the public keys. */
 char	*token_jwks(const struct token_keyset *);
 /* "ES256", "RS256", "HS256"; NULL for a value outside the enum. */

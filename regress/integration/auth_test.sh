@@ -1188,6 +1188,57 @@ key_rotation_cleanup()
 	authd_cleanup
 }
 
+# stored_hash SID TOKEN: the session keeps the SHA-256 of TOKEN.
+stored_hash()
+{
+	sql_expect "$(printf %s "$2" | sha256sum | cut -d' ' -f1)" \
+	    "SELECT refresh_hash FROM sessions WHERE id = $1"
+}
+
+atf_test_case refresh_stored_hash cleanup
+refresh_stored_hash_head()
+{
+	atf_set descr "a session keeps the hash of its current refresh token;" \
+	    "that token refreshes without a second signature check, a forged" \
+	    "signature on its claims is refused and ends nothing, and it dies" \
+	    "with the key that signed it"
+}
+refresh_stored_hash_body()
+{
+	local sid forged kid1
+	start own_keys
+	login_admin
+	claim sid "$REFRESH" sid
+	sql_expect "" "SELECT refresh_hash FROM sessions WHERE id = $sid"
+	refresh 200 "$REFRESH"
+	stored_hash "$sid" "$REFRESH"
+	R1=$REFRESH
+	refresh 200 "$R1"
+	stored_hash "$sid" "$REFRESH"
+	R2=$REFRESH
+	# R2's header and claims under R1's signature: the claims peek well,
+	# the token is not the stored one, its signature is checked.
+	forged=$(printf %s "$R2" | cut -d. -f1,2).$(printf %s "$R1" | cut -d. -f3)
+	refresh 401 "$forged"
+	json_check http.body 'j["detail"] == "Invalid refresh token"'
+	sql_expect t "SELECT is_active FROM sessions WHERE id = $sid"
+	refresh 200 "$R2"
+	stored_hash "$sid" "$REFRESH"
+	R3=$REFRESH
+	# The key that signed R3 is removed: R3 is refused, hash or not.
+	kid1=$(cat "$KEYDIR/current")
+	atf_check -o ignore "$AUTHCTL_BIN" -f "$AUTHD_CONF_FILE" key rotate
+	rm "$KEYDIR/$kid1.pem"
+	kill -HUP "$AUTHD_PID"
+	wait_until 10 jwks_count 1 || atf_fail "the JWKS still lists $kid1"
+	refresh 401 "$R3"
+	proc_alive "$AUTHD_PID" || atf_fail "the daemon exited"
+}
+refresh_stored_hash_cleanup()
+{
+	authd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case login_form
@@ -1218,4 +1269,5 @@ atf_init_test_cases()
 	atf_add_test_case openid_configuration
 	atf_add_test_case jwks_verify
 	atf_add_test_case key_rotation
+	atf_add_test_case refresh_stored_hash
 }

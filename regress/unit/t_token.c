@@ -266,6 +266,57 @@ t_roundtrip(enum config_alg alg)
 	t_rmdir(&td);
 }
 
+/*
+ * token_peek checks all that token_verify checks but the signature: a
+ * token with another token's signature peeks well and does not verify;
+ * an unknown kid, a foreign issuer or an expired token do neither.
+ */
+ATF_TC_WITHOUT_HEAD(peek);
+ATF_TC_BODY(peek, tc)
+{
+	struct t_dir		 td;
+	struct token_keyset	 ks;
+	struct token_claims	 c;
+	char			 kid[TOKEN_KID_LEN], claims[512], *j;
+	char			*a, *b, *mixed;
+	size_t			 n;
+
+	t_mkdir(&td);
+	t_keyset(&td, ALG_ES256, &ks, kid);
+	t_claims(claims, sizeof(claims));
+	ATF_REQUIRE((a = token_sign(&ks, claims)) != NULL);
+	ATF_REQUIRE((j = strstr(claims, "jti-1")) != NULL);
+	j[4] = '2';
+	ATF_REQUIRE((b = token_sign(&ks, claims)) != NULL);
+	ATF_REQUIRE_EQ(token_peek(&ks, ALG_ES256, T_ISS, T_LEEWAY, t_now, a,
+	    &c), TOKEN_OK);
+	ATF_CHECK_EQ(c.tc_sid, 99);
+	/* a's header and claims, b's signature (of other claims). */
+	n = strlen(a) + strlen(b) + 1;
+	ATF_REQUIRE((mixed = malloc(n)) != NULL);
+	(void)snprintf(mixed, n, "%.*s%s", (int)(strrchr(a, '.') - a), a,
+	    strrchr(b, '.'));
+	ATF_CHECK(strcmp(mixed, a) != 0);
+	ATF_CHECK_EQ(token_peek(&ks, ALG_ES256, T_ISS, T_LEEWAY, t_now, mixed,
+	    &c), TOKEN_OK);
+	ATF_CHECK_EQ(token_verify(&ks, ALG_ES256, T_ISS, T_LEEWAY, t_now,
+	    mixed, &c), TOKEN_INVALID);
+	ATF_CHECK_EQ(token_peek(&ks, ALG_ES256, "https://evil.test",
+	    T_LEEWAY, t_now, a, &c), TOKEN_INVALID);
+	ATF_CHECK_EQ(token_peek(&ks, ALG_ES256, T_ISS, T_LEEWAY,
+	    t_now + 600 + T_LEEWAY + 1, a, &c), TOKEN_INVALID);
+	ATF_CHECK_EQ(token_peek(&ks, ALG_RS256, T_ISS, T_LEEWAY, t_now, a,
+	    &c), TOKEN_INVALID);
+	(void)strlcpy(ks.ks_keys[0].tk_kid, "another", TOKEN_KID_LEN);
+	ATF_CHECK_EQ(token_peek(&ks, ALG_ES256, T_ISS, T_LEEWAY, t_now, a,
+	    &c), TOKEN_INVALID);
+	free(a);
+	free(b);
+	free(mixed);
+	token_keyset_clear(&ks);
+	t_rmdir(&td);
+}
+
 ATF_TC_WITHOUT_HEAD(sign_verify_es256);
 ATF_TC_BODY(sign_verify_es256, tc)
 {
@@ -1218,6 +1269,7 @@ ATF_TC_BODY(key_serialize, tc)
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, sign_verify_es256);
+	ATF_TP_ADD_TC(tp, peek);
 	ATF_TP_ADD_TC(tp, b64_outside_alphabet);
 	ATF_TP_ADD_TC(tp, sign_verify_rs256);
 	ATF_TP_ADD_TC(tp, sign_verify_hs256);
