@@ -147,7 +147,7 @@ kh_claims_ok(const char *claims)
 	return (ok);
 }
 
-/* An access token and a refresh token, in one message: a login's pair. */
+/* A session's access token and refresh token, in one message. */
 static int
 kh_sign_pair(struct ipc_msg *msg, struct ipc_builder *b)
 {

@@ -151,8 +151,10 @@ ATF_TC_BODY(access_only, tc)
 
 /*
  * 128 busy tokens used in turn while 20,000 others are each verified
- * once, with later expiry (as after a burst of logins): the busy ones
- * stay, because a slot goes to the token used longer ago.
+ * once, with later expiry (as after a burst of logins): a slot goes to
+ * the token used longer ago, so a busy one is lost only when both slots
+ * of a newcomer hold busy ones: about 340 misses in 2.56 million
+ * lookups.  Evicting the token that expires first made about 600,000.
  */
 ATF_TC_WITHOUT_HEAD(busy_stay);
 ATF_TC_BODY(busy_stay, tc)
@@ -160,7 +162,7 @@ ATF_TC_BODY(busy_stay, tc)
 	struct token_claims	 busy = claims(1, 1000), once = claims(2, 9000);
 	struct token_claims	 out;
 	char			 tok[32];
-	int			 i, j, found = 0;
+	int			 i, j, misses = 0;
 
 	tokcache_flush();
 	for (i = 0; i < 128; i++) {
@@ -170,20 +172,15 @@ ATF_TC_BODY(busy_stay, tc)
 	for (i = 0; i < 20000; i++) {
 		for (j = 0; j < 128; j++) {
 			snprintf(tok, sizeof(tok), "busy.%d.sig", j);
-			if (tokcache_get(tok, 900, 30, &out) == -1)
+			if (tokcache_get(tok, 900, 30, &out) == -1) {
+				misses++;
 				tokcache_put(tok, &busy);
+			}
 		}
 		snprintf(tok, sizeof(tok), "once.%d.sig", i);
 		tokcache_put(tok, &once);
-		/* Only the last round counts: the cache has settled. */
-		if (i < 19999)
-			continue;
-		for (j = 0; j < 128; j++) {
-			snprintf(tok, sizeof(tok), "busy.%d.sig", j);
-			found += tokcache_get(tok, 900, 30, &out) == 0;
-		}
 	}
-	ATF_CHECK_MSG(found == 128, "%d of 128 busy tokens kept", found);
+	ATF_CHECK_MSG(misses < 1000, "%d misses of busy tokens", misses);
 	tokcache_flush();
 }
 
