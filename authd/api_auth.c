@@ -750,6 +750,17 @@ refresh_signed(struct ipc_msg *msg, void *arg)
 	refresh_rotate(rf);
 }
 
+/* Answers a failed verification (503 for an outage); 1 when it did. */
+static int
+refresh_unverified(int r, struct http_req *hr)
+{
+	if (r == -2)
+		http_unavailable(hr);
+	else if (r != TOKEN_OK)
+		refresh_invalid(hr);
+	return (r != TOKEN_OK);
+}
+
 /* A token of another type: which answer depends on its signature. */
 static void
 refresh_wrong_type(int r, struct token_claims *tc, void *arg)
@@ -758,14 +769,10 @@ refresh_wrong_type(int r, struct token_claims *tc, void *arg)
 	struct http_req	*hr = rf->rf_tp.tp_hr;
 
 	(void)tc;
-	if (r == -2)
-		http_unavailable(hr);
-	else if (r != TOKEN_OK)
-		refresh_invalid(hr);
-	else {
-		http_set_header(hr, "WWW-Authenticate", "Bearer");
-		http_error(hr, 401, "Invalid token type");
-	}
+	if (refresh_unverified(r, hr))
+		return;
+	http_set_header(hr, "WWW-Authenticate", "Bearer");
+	http_error(hr, 401, "Invalid token type");
 }
 
 void
@@ -828,14 +835,8 @@ refresh_verified(int r, struct token_claims *tc, void *arg)
 	struct http_req	*hr = rf->rf_tp.tp_hr;
 
 	(void)tc;
-	if (r == -2) {
-		http_unavailable(hr);
+	if (refresh_unverified(r, hr))
 		return;
-	}
-	if (r != TOKEN_OK) {
-		refresh_invalid(hr);
-		return;
-	}
 	rf->rf_verified = 1;
 	refresh_rotate(rf);
 }

@@ -1239,6 +1239,56 @@ refresh_stored_hash_cleanup()
 	authd_cleanup
 }
 
+# hs256_keys: a key directory of its own with an HS256 secret, and the
+# daemon configured for HS256 (workers then hold no key at all) with a
+# grace window of 1 s.
+hs256_keys()
+{
+	KEYDIR=$(mktemp -d "$AUTHD_TEST_DIR/keys.XXXXXX") ||
+	    atf_fail "mktemp failed"
+	chmod 0700 "$KEYDIR"
+	conf_set "$AUTHD_CONF_FILE" keys "\"$KEYDIR\""
+	token_block "algorithm hs256" "refresh grace 1"
+	"$AUTHCTL_BIN" -f "$AUTHD_CONF_FILE" key generate >/dev/null ||
+	    atf_fail "authctl key generate failed"
+}
+
+atf_test_case refresh_hs256 cleanup
+refresh_hs256_head()
+{
+	atf_set descr "with HS256, whose secret only keyholders hold, refresh" \
+	    "rotates (first by signature, then by the stored hash), a forged" \
+	    "signature is refused, and reuse ends the session"
+}
+refresh_hs256_body()
+{
+	local forged sid
+	start hs256_keys
+	login_admin
+	tok_header "$REFRESH"
+	json_check header.json "j['alg'] == 'HS256'"
+	claim sid "$REFRESH" sid
+	refresh 200 "$REFRESH"
+	R1=$REFRESH
+	stored_hash "$sid" "$R1"
+	refresh 200 "$R1"
+	R2=$REFRESH
+	stored_hash "$sid" "$R2"
+	works "$ACCESS"
+	forged=$(printf %s "$R2" | cut -d. -f1,2).$(printf %s "$R1" | cut -d. -f3)
+	refresh 401 "$forged"
+	refresh 200 "$R2"
+	# Reuse of a rotated token outside the grace window ends the session.
+	sleep 2
+	refresh 401 "$R1"
+	sql_expect f "SELECT is_active FROM sessions WHERE id = $sid"
+	refresh 401 "$REFRESH"
+}
+refresh_hs256_cleanup()
+{
+	authd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case login_form
@@ -1270,4 +1320,5 @@ atf_init_test_cases()
 	atf_add_test_case jwks_verify
 	atf_add_test_case key_rotation
 	atf_add_test_case refresh_stored_hash
+	atf_add_test_case refresh_hs256
 }
