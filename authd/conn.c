@@ -22,12 +22,16 @@
  * until the queue is empty: the first worker awake took every waiting
  * connection, and under keep-alive load one worker served everything
  * while the other idled.  So every worker publishes how many
- * connections it holds in a table the parent shares with them all (one
- * slot a worker, -1 while it is not accepting), and a worker that holds
- * more than another stops accepting for CONN_YIELD_USEC after each
- * connection it takes, which leaves the next ones to the others.  A
+ * connections it holds, and whether it is accepting, in a table the
+ * parent shares with them all (one slot a worker: count * 2 + paused,
+ * -1 while it is not running or draining).  A worker that holds more
+ * than another stops accepting after each connection it takes, which
+ * leaves the next ones to the others, and looks again every
+ * CONN_YIELD_USEC: it goes on yielding only while a worker that holds
+ * fewer is accepting, and for 1 ms at most.  Yielding for a fixed 1 ms,
+ * two workers could be paused at once, and a new connection waited.  A
  * worker that is stuck does not hold connections back: the others are
- * only slowed, to one connection each per CONN_YIELD_USEC.
+ * only slowed, to one connection each per ms.
  */
 #include <sys/types.h>
 #include <sys/cdefs.h>
@@ -92,8 +96,11 @@ static struct event	*conn_resume;	/* accept again after a yield */
 static atomic_int	*conn_table;	/* AUTHD_MAX_WORKERS, shared */
 static int		 conn_self;	/* this worker's slot */
 static int		 conn_withdrawn; /* draining: slot left at -1 */
+static int		 conn_paused;	/* yielding: conn_resume is armed */
+static int		 conn_yields;	/* turns of conn_resume so far */
 
-#define CONN_YIELD_USEC	1000
+#define CONN_YIELD_USEC	50	/* a yield's turn */
+#define CONN_YIELD_MAX	20	/* turns: 1 ms at most */
 #define CONN_TABLE_SIZE	(AUTHD_MAX_WORKERS * sizeof(atomic_int))
 
 static void
@@ -121,26 +128,37 @@ conn_find(struct evhttp_connection *evcon)
  * new connections wait in the listen queue for another worker or for a
  * place here; a slow or idle client cannot take a worker's last one.
  */
+/* This worker's slot: what it holds, and whether it is accepting. */
+static void
+conn_publish(void)
+{
+	if (conn_table != NULL && !conn_withdrawn)
+		atomic_store_explicit(&conn_table[conn_self], conn_count * 2 +
+		    (conn_paused || conn_full), memory_order_relaxed);
+}
+
 static void
 conn_counted(int delta)
 {
 	conn_count += delta;
-	if (conn_table != NULL && !conn_withdrawn)
-		atomic_store_explicit(&conn_table[conn_self], conn_count,
-		    memory_order_relaxed);
 	if (!conn_full && conn_count >= conn_max) {
 		conn_full = 1;
 		http_accepting(0);
 		log_info("%d connections open: not accepting more", conn_count);
 	} else if (conn_full && conn_count < conn_max) {
 		conn_full = 0;
-		http_accepting(1);
+		if (!conn_paused)
+			http_accepting(1);
 	}
+	conn_publish();
 }
 
-/* Whether another accepting worker holds fewer connections. */
+/*
+ * Whether another worker holds fewer connections; with accepting, only
+ * one that is not paused counts.
+ */
 static int
-conn_ahead(void)
+conn_ahead(int accepting)
 {
 	int	 i, n;
 
@@ -150,7 +168,7 @@ conn_ahead(void)
 		if (i == conn_self)
 			continue;
 		n = atomic_load_explicit(&conn_table[i], memory_order_relaxed);
-		if (n >= 0 && n < conn_count)
+		if (n >= 0 && n / 2 < conn_count && (!accepting || !(n & 1)))
 			return (1);
 	}
 	return (0);
@@ -162,19 +180,37 @@ conn_pause(void)
 {
 	struct timeval	 later = { 0, CONN_YIELD_USEC };
 
-	if (conn_full || conn_resume == NULL || !conn_ahead())
+	if (conn_full || conn_paused || conn_resume == NULL ||
+	    !conn_ahead(0))
 		return;
 	http_accepting(0);
-	if (event_add(conn_resume, &later) == -1)
+	if (event_add(conn_resume, &later) == -1) {
 		http_accepting(1);
+		return;
+	}
+	conn_paused = 1;
+	conn_yields = 0;
+	conn_publish();
 }
 
+/*
+ * Still yielding while a worker that holds fewer is accepting, at most
+ * CONN_YIELD_MAX turns; as soon as none is (it took its share, or it is
+ * paused too), accepting again.
+ */
 static void
 conn_resumed(int fd, short ev, void *arg)
 {
+	struct timeval	 later = { 0, CONN_YIELD_USEC };
+
 	(void)fd;
 	(void)ev;
 	(void)arg;
+	if (++conn_yields < CONN_YIELD_MAX && conn_ahead(1) &&
+	    event_add(conn_resume, &later) == 0)
+		return;
+	conn_paused = 0;
+	conn_publish();
 	if (!conn_full)
 		http_accepting(1);
 }
@@ -422,7 +458,7 @@ conn_share(int fd, int self)
 		return (-1);
 	conn_table = p;
 	conn_self = self;
-	atomic_store(&conn_table[conn_self], conn_count);
+	conn_publish();
 	return (0);
 }
 
