@@ -32,6 +32,12 @@
  * two workers could be paused at once, and a new connection waited.  A
  * worker that is stuck does not hold connections back: the others are
  * only slowed, to one connection each per ms.
+ *
+ * The turn is a timerfd of its own: libevent rounds the timeout of
+ * epoll_wait(2) up to a millisecond, so an event timer of 50 us waits a
+ * whole millisecond, two workers paused at once took about two
+ * connections a millisecond between them, and a burst of a thousand
+ * left a new client a second in the listen queue.
  */
 #include <sys/types.h>
 #include <sys/cdefs.h>
@@ -41,6 +47,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/tree.h>
 
 #include <stdatomic.h>
@@ -93,6 +100,7 @@ static int		 conn_count;
 static int		 conn_max;
 static int		 conn_full;	/* not accepting: conn_max reached */
 static struct event	*conn_resume;	/* accept again after a yield */
+static int		 conn_resume_fd = -1; /* its timerfd */
 static atomic_int	*conn_table;	/* AUTHD_MAX_WORKERS, shared */
 static int		 conn_self;	/* this worker's slot */
 static int		 conn_withdrawn; /* draining: slot left at -1 */
@@ -174,17 +182,26 @@ conn_ahead(int accepting)
 	return (0);
 }
 
+/* Wakes conn_resumed() in CONN_YIELD_USEC. */
+static int
+conn_resume_later(void)
+{
+	struct itimerspec	 later;
+
+	memset(&later, 0, sizeof(later));
+	later.it_value.tv_nsec = CONN_YIELD_USEC * 1000;
+	return (timerfd_settime(conn_resume_fd, 0, &later, NULL));
+}
+
 /* A connection was taken: yield the next ones when others hold fewer. */
 static void
 conn_pause(void)
 {
-	struct timeval	 later = { 0, CONN_YIELD_USEC };
-
 	if (conn_full || conn_paused || conn_resume == NULL ||
 	    !conn_ahead(0))
 		return;
 	http_accepting(0);
-	if (event_add(conn_resume, &later) == -1) {
+	if (conn_resume_later() == -1) {
 		http_accepting(1);
 		return;
 	}
@@ -201,13 +218,15 @@ conn_pause(void)
 static void
 conn_resumed(int fd, short ev, void *arg)
 {
-	struct timeval	 later = { 0, CONN_YIELD_USEC };
+	uint64_t	 expired;
 
-	(void)fd;
 	(void)ev;
 	(void)arg;
+	if (read(fd, &expired, sizeof(expired)) != sizeof(expired) ||
+	    !conn_paused)
+		return;
 	if (++conn_yields < CONN_YIELD_MAX && conn_ahead(1) &&
-	    event_add(conn_resume, &later) == 0)
+	    conn_resume_later() == 0)
 		return;
 	conn_paused = 0;
 	conn_publish();
@@ -402,8 +421,15 @@ conn_init(struct event_base *base, struct evhttp *http, int timeout,
 	conn_timeout = timeout;
 	conn_max = max;
 	if ((conn_timer = event_new(base, -1, EV_PERSIST, conn_sweep,
-	    NULL)) == NULL || event_add(conn_timer, &tv) == -1 ||
-	    (conn_resume = evtimer_new(base, conn_resumed, NULL)) == NULL)
+	    NULL)) == NULL || event_add(conn_timer, &tv) == -1)
+		return (-1);
+	/* Without the timerfd a worker accepts as it can, never yielding. */
+	if ((conn_resume_fd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_NONBLOCK | TFD_CLOEXEC)) == -1)
+		log_warn("%s: timerfd_create", __func__);
+	else if ((conn_resume = event_new(base, conn_resume_fd,
+	    EV_READ | EV_PERSIST, conn_resumed, NULL)) == NULL ||
+	    event_add(conn_resume, NULL) == -1)
 		return (-1);
 	evhttp_set_bevcb(http, conn_new, NULL);
 	return (0);
@@ -484,6 +510,10 @@ conn_free(void)
 	if (conn_resume != NULL) {
 		event_free(conn_resume);
 		conn_resume = NULL;
+	}
+	if (conn_resume_fd != -1) {
+		close(conn_resume_fd);
+		conn_resume_fd = -1;
 	}
 	RB_FOREACH_SAFE(c, conn_tree, &conn_all, next)
 		conn_drop(c);

@@ -604,6 +604,8 @@ sandbox_worker(const struct authd_config *conf)
 	sc_allow(&p, __NR_sendmmsg);	/* glibc's resolver: A and AAAA */
 	sc_allow(&p, __NR_recvmmsg);
 	sc_allow(&p, __NR_bind);	/* netlink sockets of getaddrinfo */
+	sc_allow(&p, __NR_timerfd_create);	/* conn.c: a yield's turn */
+	sc_allow(&p, __NR_timerfd_settime);
 	/*
 	 * Files, for reading only (Landlock narrows where): a write or
 	 * create fails with EACCES rather than killing the worker.
