@@ -5,6 +5,9 @@
 PREFIX ?=	/usr/local
 DESTDIR ?=
 BINDIR =	$(PREFIX)/sbin
+# authd and the programs of its children, which it finds beside itself;
+# $(BINDIR)/authd is a symbolic link to it.
+LIBEXECDIR =	$(PREFIX)/libexec/authd
 MANDIR =	$(PREFIX)/share/man
 SHAREDIR =	$(PREFIX)/share/authd
 SYSCONFDIR ?=	/etc
@@ -19,6 +22,15 @@ CFLAGS +=	-std=c11 $(WARNINGS)
 CPPFLAGS +=	-D_GNU_SOURCE -Ilibauth -Iauthd -DAUTHD_SQLDIR=\"$(SHAREDIR)/sql\" \
 		$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS +=	$(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Each of authd's programs links the libraries of its role only (see
+# authd/proc.c): the keyholder and the parent no database, Redis or HTTP
+# client.  A program that needs more fails to link.
+PKGS_parent =	libevent_core jansson libcrypto libbsd-overlay libjwt libsodium
+PKGS_keyholder = libevent_core jansson libcrypto libbsd-overlay libjwt \
+		libsodium libcrypt
+PKGS_worker =	libevent libpq hiredis jansson libcrypto libbsd-overlay libjwt \
+		libcurl libsodium
+pkglibs =	$(shell pkg-config --libs $(1) 2>/dev/null)
 
 ifeq ($(ASAN),1)
 CFLAGS +=	-O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -29,6 +41,12 @@ endif
 LIBAUTH_SRCS =	$(sort $(wildcard libauth/*.c) libauth/parse.c)
 LIBAUTH_OBJS =	$(LIBAUTH_SRCS:.c=.o)
 AUTHD_OBJS =	$(patsubst %.c,%.o,$(wildcard authd/*.c))
+# The objects with a main(): one program each; the rest is an archive
+# from which each program takes what it calls.
+AUTHD_MAINS =	authd/authd.o authd/keyholder.o authd/worker.o
+AUTHD_PROGS =	authd/authd authd/authd-keyholder authd/authd-worker
+LIBFLOOR_PROGS = regress/bench/libfloor-parent \
+		regress/bench/libfloor-keyholder regress/bench/libfloor-worker
 AUTHCTL_OBJS =	$(patsubst %.c,%.o,$(wildcard authctl/*.c))
 UNIT_SRCS =	$(wildcard regress/unit/t_*.c)
 UNIT_PROGS =	$(UNIT_SRCS:.c=)
@@ -36,8 +54,8 @@ HEADERS =	$(wildcard libauth/*.h authd/*.h authctl/*.h)
 
 .PHONY: all deps test run install uninstall clean lint bench soak fuzz
 
-all: deps authd/authd authctl/authctl $(UNIT_PROGS) regress/bench/hashbench \
-	regress/bench/evhttp_bare regress/bench/libfloor
+all: deps $(AUTHD_PROGS) authctl/authctl $(UNIT_PROGS) regress/bench/hashbench \
+	regress/bench/evhttp_bare $(LIBFLOOR_PROGS)
 
 deps:
 	@sh etc/dev/deps.sh
@@ -55,8 +73,18 @@ libauth/libauth.a: $(LIBAUTH_OBJS)
 	rm -f $@
 	ar rcs $@ $(LIBAUTH_OBJS)
 
-authd/authd: $(AUTHD_OBJS) libauth/libauth.a
-	$(CC) $(LDFLAGS) -o $@ $(AUTHD_OBJS) libauth/libauth.a $(LDLIBS)
+authd/libauthd.a: $(filter-out $(AUTHD_MAINS),$(AUTHD_OBJS))
+	rm -f $@
+	ar rcs $@ $^
+
+authd/authd: authd/authd.o authd/libauthd.a libauth/libauth.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,$(PKGS_parent))
+
+authd/authd-keyholder: authd/keyholder.o authd/libauthd.a libauth/libauth.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,$(PKGS_keyholder))
+
+authd/authd-worker: authd/worker.o authd/libauthd.a libauth/libauth.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,$(PKGS_worker))
 
 authctl/authctl: $(AUTHCTL_OBJS) libauth/libauth.a
 	$(CC) $(LDFLAGS) -o $@ $(AUTHCTL_OBJS) libauth/libauth.a $(LDLIBS)
@@ -72,11 +100,12 @@ regress/bench/hashbench: regress/bench/hashbench.c libauth/libauth.a
 regress/bench/evhttp_bare: regress/bench/evhttp_bare.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
-# The memory floor of `make bench`: authd's libraries loaded, nothing run.
-# --no-as-needed: it calls none of them, and must load them all.
-regress/bench/libfloor: regress/bench/libfloor.c
+# The memory floor of `make bench`: the libraries of each of authd's
+# programs loaded, nothing run.  --no-as-needed: it calls none of them,
+# and must load them all.
+regress/bench/libfloor-%: regress/bench/libfloor.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--no-as-needed \
-	    $(LDLIBS)
+	    $(call pkglibs,$(PKGS_$*))
 
 test: all
 	@sh regress/run.sh $(TESTS)
@@ -121,12 +150,15 @@ MAN5 =		$(wildcard man/*.5)
 MAN7 =		$(wildcard man/*.7)
 MAN8 =		$(wildcard man/*.8)
 
-install: authd/authd authctl/authctl
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man5 \
+install: $(AUTHD_PROGS) authctl/authctl
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 \
 	    $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(SHAREDIR)/sql $(DESTDIR)$(SHAREDIR)/examples \
 	    $(DESTDIR)$(UNITDIR)
-	install -m 0755 authd/authd authctl/authctl $(DESTDIR)$(BINDIR)
+	install -m 0755 $(AUTHD_PROGS) $(DESTDIR)$(LIBEXECDIR)
+	ln -sf ../libexec/authd/authd $(DESTDIR)$(BINDIR)/authd
+	install -m 0755 authctl/authctl $(DESTDIR)$(BINDIR)
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
 	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7)
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8
@@ -148,6 +180,7 @@ install: authd/authd authctl/authctl
 # again (the signing keys) or may own files elsewhere.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/authd $(DESTDIR)$(BINDIR)/authctl
+	rm -rf $(DESTDIR)$(LIBEXECDIR)
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7))) \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8)))
@@ -156,9 +189,9 @@ uninstall:
 
 clean:
 	rm -f libauth/*.o libauth/libauth.a libauth/parse.c authd/*.o \
-	    authd/authd authctl/*.o authctl/authctl $(UNIT_PROGS) \
-	    regress/bench/hashbench regress/bench/evhttp_bare \
-	    regress/bench/libfloor
+	    authd/libauthd.a $(AUTHD_PROGS) authctl/*.o authctl/authctl \
+	    $(UNIT_PROGS) regress/bench/hashbench regress/bench/evhttp_bare \
+	    $(LIBFLOOR_PROGS)
 	rm -rf regress/unit/*.dSYM
 
 # --- Fuzzing (regress/fuzz) -------------------------------------------
@@ -238,7 +271,8 @@ DOCS_DIR =	build/docs
 DOCS_OBJ =	$(DOCS_DIR)/docs_data.o
 AUTHD_OBJS +=	$(DOCS_OBJ)
 
-authd/authd: $(DOCS_OBJ)
+authd/libauthd.a: $(DOCS_OBJ)
+
 
 $(DOCS_DIR)/docs_data.S: authd/openapi.json etc/dev/docs-assets.sh
 	@sh etc/dev/docs-assets.sh $(DOCS_DIR) authd/openapi.json

@@ -1,13 +1,15 @@
 /*
  * authd: authentication and authorization daemon.
  *
- * main() reads like the start-up script: a child (exec'd with -P) goes
- * straight to its role; the parent checks its configuration and becomes
- * the supervisor.  See authd(8).
+ * main() reads like the start-up script: the parent checks its
+ * configuration, finds the programs of its children beside its own, and
+ * becomes the supervisor.  Keyholders and workers are programs of their
+ * own (keyholder.c, worker.c; see proc.c for why).  See authd(8).
  */
 #include <sys/types.h>
 
 #include <err.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,10 +19,6 @@
 
 #include "authd.h"
 #include "log.h"
-
-char	*authd_exe;
-int	 authd_debug;
-int	 authd_verbose;
 
 extern char **environ;
 
@@ -32,17 +30,42 @@ usage(void)
 	exit(2);
 }
 
+/*
+ * The children's programs are in the directory of this very program
+ * (after symbolic links): the build tree, or the installed libexec
+ * directory.  Checked now, not at the first fork.
+ */
+static void
+children_find(void)
+{
+	static const enum proc_role	 roles[] = { PROC_KEYHOLDER,
+					    PROC_WORKER };
+	char				*self, path[PATH_MAX];
+	size_t				 i;
+
+	if ((self = realpath("/proc/self/exe", NULL)) == NULL)
+		err(1, "realpath /proc/self/exe");
+	if ((authd_progdir = strdup(dirname(self))) == NULL)
+		err(1, NULL);
+	free(self);
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		if (proc_program(roles[i], path, sizeof(path)) == -1)
+			errx(1, "%s: path too long", authd_progdir);
+		if (access(path, X_OK) == -1)
+			err(1, "%s", path);
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct authd_config	 conf;
-	const char		*conffile = CONFIG_FILE, *role = NULL;
-	const char		*errstr;
+	const char		*conffile = CONFIG_FILE;
 	char			*path;
-	int			 ch, noaction = 0, index = 0;
+	int			 ch, noaction = 0;
 
 	setproctitle_init(argc, argv, environ);
-	while ((ch = getopt(argc, argv, "dD:f:I:nP:v")) != -1) {
+	while ((ch = getopt(argc, argv, "dD:f:nv")) != -1) {
 		switch (ch) {
 		case 'd':
 			authd_debug = 1;
@@ -55,16 +78,8 @@ main(int argc, char *argv[])
 		case 'f':
 			conffile = optarg;
 			break;
-		case 'I':
-			index = strtonum(optarg, 0, AUTHD_MAX_WORKERS, &errstr);
-			if (errstr != NULL)
-				errx(2, "index %s: %s", optarg, errstr);
-			break;
 		case 'n':
 			noaction = 1;
-			break;
-		case 'P':
-			role = optarg;
 			break;
 		case 'v':
 			authd_verbose++;
@@ -78,14 +93,8 @@ main(int argc, char *argv[])
 
 	log_init(authd_debug, LOG_DAEMON);
 	log_setverbose(authd_verbose);
-
-	if (role != NULL) {
-		if (strcmp(role, proc_title(PROC_KEYHOLDER)) == 0)
-			keyholder_main(index);
-		if (strcmp(role, proc_title(PROC_WORKER)) == 0)
-			worker_main(index);
-		errx(2, "unknown process role %s", role);
-	}
+	/* -n too: it checks an installation before a start. */
+	children_find();
 
 	/* A reload after daemon() has moved to / needs the full path. */
 	if ((path = realpath(conffile, NULL)) == NULL)
@@ -101,8 +110,5 @@ main(int argc, char *argv[])
 		exit(0);
 	}
 
-	/* Children are exec'd from this exact binary. */
-	if ((authd_exe = realpath("/proc/self/exe", NULL)) == NULL)
-		err(1, "realpath /proc/self/exe");
 	parent_main(&conf);
 }

@@ -150,16 +150,16 @@ struct child {
 	struct metrics	*ch_metrics;		/* worker: last report */
 };
 
-/* authd.c */
-extern char		*authd_exe;	/* absolute path of this binary */
+/* proc.c */
+extern char		*authd_progdir;	/* where authd and its children are */
 extern int		 authd_debug;
 extern int		 authd_verbose;
-
-/* proc.c */
 const char	*proc_title(enum proc_role);
 pid_t		 proc_exec(enum proc_role, int index, int fd);
+int		 proc_program(enum proc_role, char *, size_t);
+int		 proc_child_init(int, char *[]);
 void		 proc_drop(const struct authd_config *, enum proc_role,
-		    int do_chroot);
+		    int do_chroot, const char *const *readable);
 int		 proc_read_config(struct ipc *, struct authd_config *);
 void		 proc_send_config(struct ipc_ev *, const struct authd_config *);
 
@@ -171,11 +171,7 @@ int		 control_listen(const char *path);
 void		 control_init(struct event_base *, int fd);
 void		 control_close(const char *path);
 
-/* keyholder.c */
-void		 keyholder_main(int index) __attribute__((noreturn));
-
-/* worker.c */
-void		 worker_main(int index) __attribute__((noreturn));
+/* parent.c, for control.c */
 int		 parent_reload(char *err, size_t errlen);
 void		 parent_log_verbose(int verbose);
 void		 parent_status(struct ipc_ev *, uint32_t peerid);
@@ -294,6 +290,7 @@ struct evhttp;
 int		 conn_init(struct event_base *, struct evhttp *, int timeout,
 		    int max);
 void		 conn_request(struct evhttp_request *);
+#define CONN_TABLE_SIZE	(AUTHD_MAX_WORKERS * sizeof(atomic_int))
 int		 conn_table_create(void);
 void		 conn_table_gone(int);
 int		 conn_share(int fd, int self);
@@ -303,6 +300,7 @@ void		 conn_free(void);
 /* db.c: PostgreSQL, non-blocking, a small pool per worker. */
 typedef void	(*db_cb)(struct pg_result *, void *);	/* NULL: failed */
 int		 db_open(struct event_base *, const struct authd_config *);
+const char *const *db_client_files(const struct authd_config *);
 int		 db_query(const char *sql, int nparams,
 		    const char *const *params, db_cb, void *);
 int		 db_up(void);

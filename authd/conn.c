@@ -109,7 +109,6 @@ static int		 conn_yields;	/* turns of conn_resume so far */
 
 #define CONN_YIELD_USEC	50	/* a yield's turn */
 #define CONN_YIELD_MAX	20	/* turns: 1 ms at most */
-#define CONN_TABLE_SIZE	(AUTHD_MAX_WORKERS * sizeof(atomic_int))
 
 static void
 conn_arm(struct conn *c)
@@ -433,38 +432,6 @@ conn_init(struct event_base *base, struct evhttp *http, int timeout,
 		return (-1);
 	evhttp_set_bevcb(http, conn_new, NULL);
 	return (0);
-}
-
-/*
- * Parent: the table of open connections the workers share, every slot
- * -1 (no worker accepting).  Returns a descriptor to hand to each worker,
- * or -1; without the table workers accept as they can.
- */
-int
-conn_table_create(void)
-{
-	int	 fd, i;
-
-	if ((fd = memfd_create("authd-connections", MFD_CLOEXEC)) == -1)
-		return (-1);
-	if (ftruncate(fd, CONN_TABLE_SIZE) == -1 ||
-	    (conn_table = mmap(NULL, CONN_TABLE_SIZE, PROT_READ | PROT_WRITE,
-	    MAP_SHARED, fd, 0)) == MAP_FAILED) {
-		conn_table = NULL;
-		close(fd);
-		return (-1);
-	}
-	for (i = 0; i < AUTHD_MAX_WORKERS; i++)
-		atomic_init(&conn_table[i], -1);
-	return (fd);
-}
-
-/* Parent: worker i has stopped accepting (it exited). */
-void
-conn_table_gone(int i)
-{
-	if (conn_table != NULL && i >= 0 && i < AUTHD_MAX_WORKERS)
-		atomic_store(&conn_table[i], -1);
 }
 
 /* Worker: joins the table in slot self; takes fd. */

@@ -13,6 +13,7 @@
 #include <sys/queue.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -539,6 +540,69 @@ db_query(const char *sql, int nparams, const char *const *params,
 			break;
 		}
 	return (0);
+}
+
+/*
+ * libpq reads files of its own at every connection, and a worker
+ * reconnects long after the drop: the password file, client
+ * certificates and keys, CA certificates and CRLs, the service file,
+ * named by the connection string, the environment, or found in $HOME.
+ * Their list, for the sandbox (sandbox_worker()).
+ */
+#define DB_MAX_FILES	24
+
+static char		 db_file[DB_MAX_FILES][PATH_MAX];
+static const char	*db_files[DB_MAX_FILES + 1];
+static int		 db_nfiles;
+
+static void
+db_file_add(const char *dir, const char *file)
+{
+	int	 n;
+
+	if (dir == NULL || dir[0] == '\0' || db_nfiles >= DB_MAX_FILES)
+		return;
+	n = snprintf(db_file[db_nfiles], PATH_MAX, "%s%s%s", dir,
+	    file != NULL ? "/" : "", file != NULL ? file : "");
+	if (n < 0 || n >= PATH_MAX)
+		return;
+	db_files[db_nfiles] = db_file[db_nfiles];
+	db_files[++db_nfiles] = NULL;
+}
+
+const char *const *
+db_client_files(const struct authd_config *conf)
+{
+	static const char *const	 kws[] = {
+		"passfile", "sslcert", "sslkey", "sslrootcert", "sslcrl",
+		"sslcrldir"
+	};
+	static const char *const	 envs[] = {
+		"PGPASSFILE", "PGSERVICEFILE", "PGSYSCONFDIR", "PGSSLCERT",
+		"PGSSLKEY", "PGSSLROOTCERT", "PGSSLCRL", "PGSSLCRLDIR"
+	};
+	PQconninfoOption		*opts, *o;
+	const char			*home;
+	size_t				 i;
+
+	db_nfiles = 0;
+	db_files[0] = NULL;
+	if ((opts = PQconninfoParse(conf->c_database, NULL)) != NULL) {
+		for (o = opts; o->keyword != NULL; o++)
+			for (i = 0; i < sizeof(kws) / sizeof(kws[0]); i++)
+				if (o->val != NULL &&
+				    strcmp(o->keyword, kws[i]) == 0)
+					db_file_add(o->val, NULL);
+		PQconninfoFree(opts);
+	}
+	for (i = 0; i < sizeof(envs) / sizeof(envs[0]); i++)
+		db_file_add(getenv(envs[i]), NULL);
+	if ((home = getenv("HOME")) != NULL) {
+		db_file_add(home, ".pgpass");
+		db_file_add(home, ".pg_service.conf");
+		db_file_add(home, ".postgresql");
+	}
+	return (db_files);
 }
 
 int

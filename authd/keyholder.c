@@ -566,7 +566,7 @@ kh_report(int fd, short ev, void *arg)
 	    sizeof(kh_stats));
 }
 
-void
+static void __attribute__((noreturn))
 keyholder_main(int index)
 {
 	struct event	*report;
@@ -589,7 +589,7 @@ keyholder_main(int index)
 	 */
 	if (setpriority(PRIO_PROCESS, 0, KH_NICE) == -1)
 		log_warn("setpriority %d", KH_NICE);
-	proc_drop(&kh_conf, PROC_KEYHOLDER, geteuid() == 0);
+	proc_drop(&kh_conf, PROC_KEYHOLDER, geteuid() == 0, NULL);
 
 	if ((kh_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
@@ -601,4 +601,11 @@ keyholder_main(int index)
 	log_debug("keyholder %d ready", kh_index);
 	event_base_dispatch(kh_base);
 	fatalx("event loop ended");
+}
+
+/* authd-keyholder: started by authd(8), on the channel it gives (proc_exec()). */
+int
+main(int argc, char *argv[])
+{
+	keyholder_main(proc_child_init(argc, argv));
 }

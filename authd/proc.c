@@ -1,8 +1,15 @@
 /*
  * Process plumbing shared by the parent and its children: starting a
- * child as a fresh exec of authd with its role in argv, the fixed order
- * in which a child gives up its privileges, and the first message every
- * child waits for, its configuration.
+ * child as a fresh exec of the program of its role, the options that
+ * program takes, the fixed order in which a child gives up its
+ * privileges, and the first message every child waits for, its
+ * configuration.
+ *
+ * Each role is a program of its own (authd, authd-keyholder,
+ * authd-worker), linked with the libraries of that role only: a
+ * keyholder maps no PostgreSQL, Redis or HTTP client code, and each
+ * process is spared the memory the loader spends on libraries it never
+ * calls (libcurl alone brings in GnuTLS, Kerberos and LDAP).
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -11,6 +18,7 @@
 #include <fcntl.h>
 #include <poll.h>
 
+#include <err.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -18,11 +26,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "authd.h"
 #include "log.h"
 #include "sandbox.h"
+
+char	*authd_progdir;
+int	 authd_debug;
+int	 authd_verbose;
+
+extern char **environ;
 
 const char *
 proc_title(enum proc_role role)
@@ -48,14 +63,16 @@ proc_title(enum proc_role role)
 pid_t
 proc_exec(enum proc_role role, int index, int fd)
 {
-	char	 idx[16], *argv[8];
+	char	 idx[16], path[PATH_MAX], *argv[8];
 	int	 argc = 0;
 	pid_t	 pid;
 
+	if (proc_program(role, path, sizeof(path)) == -1) {
+		log_warnx("%s: path too long", __func__);
+		return (-1);
+	}
 	snprintf(idx, sizeof(idx), "%d", index);
-	argv[argc++] = authd_exe;
-	argv[argc++] = (char *)(uintptr_t)"-P";
-	argv[argc++] = (char *)(uintptr_t)proc_title(role);
+	argv[argc++] = path;
 	argv[argc++] = (char *)(uintptr_t)"-I";
 	argv[argc++] = idx;
 	if (authd_debug)
@@ -87,20 +104,85 @@ proc_exec(enum proc_role role, int index, int fd)
 	signal(SIGHUP, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
-	execv(authd_exe, argv);
-	fatal("execv %s", authd_exe);
+	/*
+	 * libcurl links GnuTLS (through librtmp) besides OpenSSL, and GnuTLS
+	 * sets itself up as it is loaded: its random pool, the PKCS #11
+	 * modules, about 700 KiB a process.  A worker never calls it.
+	 */
+	if (role == PROC_WORKER && setenv("GNUTLS_NO_IMPLICIT_INIT", "1",
+	    1) == -1)
+		fatal("setenv");
+	execv(path, argv);
+	fatal("execv %s", path);
+}
+
+/* The program of a role: authd-<role>, in the directory of authd. */
+int
+proc_program(enum proc_role role, char *path, size_t size)
+{
+	int	 n;
+
+	n = snprintf(path, size, "%s/authd-%s", authd_progdir,
+	    proc_title(role));
+	return (n < 0 || (size_t)n >= size ? -1 : 0);
+}
+
+static void __attribute__((noreturn))
+proc_child_usage(void)
+{
+	fprintf(stderr, "usage: authd-keyholder | authd-worker [-dv] -I index\n"
+	    "(started by authd(8), which gives it its configuration)\n");
+	exit(2);
+}
+
+/*
+ * The start of a child's main(): the options proc_exec() gave it, and
+ * logging.  Returns the child's index.
+ */
+int
+proc_child_init(int argc, char *argv[])
+{
+	const char	*errstr;
+	int		 ch, index = -1;
+
+	setproctitle_init(argc, argv, environ);
+	/* Titles read "authd: worker", whatever the program's name. */
+	setprogname("authd");
+	while ((ch = getopt(argc, argv, "dI:v")) != -1) {
+		switch (ch) {
+		case 'd':
+			authd_debug = 1;
+			break;
+		case 'I':
+			index = strtonum(optarg, 0, AUTHD_MAX_WORKERS, &errstr);
+			if (errstr != NULL)
+				errx(2, "index %s: %s", optarg, errstr);
+			break;
+		case 'v':
+			authd_verbose++;
+			break;
+		default:
+			proc_child_usage();
+		}
+	}
+	if (argc != optind || index == -1)
+		proc_child_usage();
+	log_init(authd_debug, LOG_DAEMON);
+	log_setverbose(authd_verbose);
+	return (index);
 }
 
 /*
  * Gives up privileges in the one fixed order: look up the user while
  * /etc is reachable, chroot, then groups, gid and uid, then no new
  * privileges ever, then prove that root cannot be regained, and last
- * the sandbox of the role (sandbox.c).  Started as
- * an ordinary user, authd keeps that user and only loses new privileges.
+ * the sandbox of the role (sandbox.c), which lets a worker read the
+ * files in readable besides the system's.  Started as an ordinary user,
+ * authd keeps that user and only loses new privileges.
  */
 void
 proc_drop(const struct authd_config *conf, enum proc_role role,
-    int do_chroot)
+    int do_chroot, const char *const *readable)
 {
 	struct passwd	*pw;
 	struct rlimit	 rl;
@@ -142,7 +224,7 @@ proc_drop(const struct authd_config *conf, enum proc_role role,
 	if (role == PROC_KEYHOLDER)
 		sandbox_keyholder(conf);
 	else if (role == PROC_WORKER)
-		sandbox_worker(conf);
+		sandbox_worker(conf, readable);
 }
 
 /* A child blocks for its configuration, the first message it gets. */

@@ -58,8 +58,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
-
 #include "authd.h"
 #include "log.h"
 #include "sandbox.h"
@@ -493,67 +491,21 @@ static const char *const sandbox_worker_system[] = {
 	"/dev/urandom",		/* OpenSSL without getrandom(2) */
 };
 
-#define SANDBOX_MAX_PATHS	24
+#define SANDBOX_MAX_PATHS	32
 #define SANDBOX_NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct sandbox_paths {
-	char		 sp_path[SANDBOX_MAX_PATHS][PATH_MAX];
 	const char	*sp_list[SANDBOX_MAX_PATHS + 1];
 	int		 sp_n;
 };
 
 static void
-sandbox_path_add(struct sandbox_paths *sp, const char *dir, const char *file)
+sandbox_path_add(struct sandbox_paths *sp, const char *path)
 {
-	int	 n;
-
-	if (dir == NULL || dir[0] == '\0' || sp->sp_n >= SANDBOX_MAX_PATHS)
+	if (path == NULL || path[0] == '\0' || sp->sp_n >= SANDBOX_MAX_PATHS)
 		return;
-	n = snprintf(sp->sp_path[sp->sp_n], PATH_MAX, "%s%s%s", dir,
-	    file != NULL ? "/" : "", file != NULL ? file : "");
-	if (n < 0 || n >= PATH_MAX)
-		return;
-	sp->sp_list[sp->sp_n] = sp->sp_path[sp->sp_n];
+	sp->sp_list[sp->sp_n] = path;
 	sp->sp_list[++sp->sp_n] = NULL;
-}
-
-/*
- * libpq reads files of its own at every connection, and a worker
- * reconnects long after the drop: the password file, client
- * certificates and keys, CA certificates and CRLs, the service file,
- * named by the connection string, the environment, or found in $HOME.
- */
-static void
-sandbox_worker_libpq(const struct authd_config *conf,
-    struct sandbox_paths *sp)
-{
-	static const char *const	 kws[] = {
-		"passfile", "sslcert", "sslkey", "sslrootcert", "sslcrl",
-		"sslcrldir"
-	};
-	static const char *const	 envs[] = {
-		"PGPASSFILE", "PGSERVICEFILE", "PGSYSCONFDIR", "PGSSLCERT",
-		"PGSSLKEY", "PGSSLROOTCERT", "PGSSLCRL", "PGSSLCRLDIR"
-	};
-	PQconninfoOption		*opts, *o;
-	const char			*home;
-	size_t				 i;
-
-	if ((opts = PQconninfoParse(conf->c_database, NULL)) != NULL) {
-		for (o = opts; o->keyword != NULL; o++)
-			for (i = 0; i < SANDBOX_NITEMS(kws); i++)
-				if (o->val != NULL &&
-				    strcmp(o->keyword, kws[i]) == 0)
-					sandbox_path_add(sp, o->val, NULL);
-		PQconninfoFree(opts);
-	}
-	for (i = 0; i < SANDBOX_NITEMS(envs); i++)
-		sandbox_path_add(sp, getenv(envs[i]), NULL);
-	if ((home = getenv("HOME")) != NULL) {
-		sandbox_path_add(sp, home, ".pgpass");
-		sandbox_path_add(sp, home, ".pg_service.conf");
-		sandbox_path_add(sp, home, ".postgresql");
-	}
 }
 
 /*
@@ -564,7 +516,7 @@ sandbox_worker_libpq(const struct authd_config *conf,
  * and opens files for reading only.
  */
 void
-sandbox_worker(const struct authd_config *conf)
+sandbox_worker(const struct authd_config *conf, const char *const *readable)
 {
 	const char		*role = proc_title(PROC_WORKER);
 	static struct sandbox_paths	 sp;
@@ -578,8 +530,9 @@ sandbox_worker(const struct authd_config *conf)
 		return;
 	memset(&sp, 0, sizeof(sp));
 	for (i = 0; i < SANDBOX_NITEMS(sandbox_worker_system); i++)
-		sandbox_path_add(&sp, sandbox_worker_system[i], NULL);
-	sandbox_worker_libpq(conf, &sp);
+		sandbox_path_add(&sp, sandbox_worker_system[i]);
+	for (; readable != NULL && *readable != NULL; readable++)
+		sandbox_path_add(&sp, *readable);
 	/* Connecting over TCP is its job; a TCP port of its own is not. */
 	sandbox_landlock(role, sp.sp_list, SANDBOX_LL_NET_BIND_TCP);
 #ifdef SANDBOX_ARCH

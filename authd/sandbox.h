@@ -10,7 +10,9 @@
 struct authd_config;
 
 void		 sandbox_keyholder(const struct authd_config *);
-void		 sandbox_worker(const struct authd_config *);
+/* readable: files besides the system's, db_client_files() */
+void		 sandbox_worker(const struct authd_config *,
+		    const char *const *readable);
 /* Why the sandbox is off in this process, or NULL when it is on. */
 const char	*sandbox_off_reason(const struct authd_config *);
 

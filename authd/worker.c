@@ -283,7 +283,7 @@ worker_fd_limit(const struct authd_config *conf)
 		    conf->c_max_connections, (unsigned long long)rl.rlim_cur);
 }
 
-void
+static void __attribute__((noreturn))
 worker_main(int index)
 {
 	struct event	*tick, *term;
@@ -304,7 +304,8 @@ worker_main(int index)
 	if (policy_init(&worker_conf) == -1)
 		fatal("password deny list %s", worker_conf.c_pw_denylist);
 	worker_fd_limit(&worker_conf);
-	proc_drop(&worker_conf, PROC_WORKER, do_chroot);
+	proc_drop(&worker_conf, PROC_WORKER, do_chroot,
+	    db_client_files(&worker_conf));
 
 	if ((worker_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
@@ -333,4 +334,11 @@ worker_main(int index)
 	    do_chroot ? " in its chroot" : "");
 	event_base_dispatch(worker_base);
 	fatalx("event loop ended");
+}
+
+/* authd-worker: started by authd(8), on the channel it gives (proc_exec()). */
+int
+main(int argc, char *argv[])
+{
+	worker_main(proc_child_init(argc, argv));
 }

@@ -51,7 +51,12 @@ ipc_init(struct ipc *ipc, int fd)
 	if ((flags & O_NONBLOCK) == 0 &&
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
 		return (-1);
-	if ((ipc->i_rbuf = calloc(1, IPC_RBUF_SIZE)) == NULL)
+	/*
+	 * Not calloc(3): from the heap it would clear, and so bring into
+	 * memory, 128 KiB a channel that small messages, read from its
+	 * start, never reach.
+	 */
+	if ((ipc->i_rbuf = malloc(IPC_RBUF_SIZE)) == NULL)
 		return (-1);
 	ipc->i_fd = fd;
 	ipc->i_pid = getpid();

@@ -22,8 +22,14 @@
 
 static locale_t	 policy_locale = (locale_t)0;
 static int	 policy_ready;
-static char	**policy_deny;	/* sorted, lowercased, unique */
-static size_t	 policy_ndeny;
+/*
+ * The deny list: its lowercased entries one after the other in one
+ * buffer, and pointers to them, sorted and unique.  Ten thousand
+ * allocations of a few bytes each took three times the memory.
+ */
+static char	 *policy_text;
+static char	**policy_deny;
+static size_t	  policy_ndeny;
 
 /*
  * Decodes the code point at *sp and advances past it.  A malformed or
@@ -198,12 +204,10 @@ policy_cmp(const void *a, const void *b)
 void
 policy_free(void)
 {
-	size_t	 i;
-
-	for (i = 0; i < policy_ndeny; i++)
-		free(policy_deny[i]);
 	free(policy_deny);
+	free(policy_text);
 	policy_deny = NULL;
+	policy_text = NULL;
 	policy_ndeny = 0;
 	if (policy_locale != (locale_t)0)
 		freelocale(policy_locale);
@@ -217,24 +221,81 @@ policy_denylist_size(void)
 	return (policy_ndeny);
 }
 
+/* The entries read so far: text, and where each starts in it. */
+struct policy_load {
+	char	*pl_text;
+	size_t	 pl_len, pl_cap;
+	size_t	*pl_off;
+	size_t	 pl_n, pl_ncap;
+};
+
+/* Room in pl for one more entry of len bytes. */
 static int
-policy_deny_add(char ***list, size_t *n, size_t *cap, const char *line)
+policy_deny_room(struct policy_load *pl, size_t len)
 {
-	char	**nl, *e;
-	size_t	 ncap;
+	char	*text;
+	size_t	*off, cap;
+
+	if (pl->pl_len + len > pl->pl_cap) {
+		for (cap = pl->pl_cap == 0 ? 64 * 1024 : pl->pl_cap;
+		    cap < pl->pl_len + len; cap *= 2)
+			;
+		if ((text = realloc(pl->pl_text, cap)) == NULL)
+			return (-1);
+		pl->pl_text = text;
+		pl->pl_cap = cap;
+	}
+	if (pl->pl_n == pl->pl_ncap) {
+		cap = pl->pl_ncap == 0 ? 1024 : pl->pl_ncap * 2;
+		if ((off = reallocarray(pl->pl_off, cap, sizeof(*off))) == NULL)
+			return (-1);
+		pl->pl_off = off;
+		pl->pl_ncap = cap;
+	}
+	return (0);
+}
+
+static int
+policy_deny_add(struct policy_load *pl, const char *line)
+{
+	char	*e;
+	size_t	 len;
+	int	 rv = -1;
 
 	if ((e = policy_lower_utf8(line)) == NULL)
 		return (-1);
-	if (*n == *cap) {
-		ncap = *cap == 0 ? 1024 : *cap * 2;
-		if ((nl = reallocarray(*list, ncap, sizeof(*nl))) == NULL) {
-			free(e);
-			return (-1);
-		}
-		*list = nl;
-		*cap = ncap;
+	len = strlen(e) + 1;
+	if (policy_deny_room(pl, len) == 0) {
+		memcpy(pl->pl_text + pl->pl_len, e, len);
+		pl->pl_off[pl->pl_n++] = pl->pl_len;
+		pl->pl_len += len;
+		rv = 0;
 	}
-	(*list)[(*n)++] = e;
+	free(e);
+	return (rv);
+}
+
+/* The entries of pl as a sorted array without duplicates. */
+static int
+policy_deny_index(struct policy_load *pl)
+{
+	char	**list;
+	size_t	  i, j;
+
+	if (pl->pl_n == 0)
+		return (0);
+	if ((list = reallocarray(NULL, pl->pl_n, sizeof(*list))) == NULL)
+		return (-1);
+	for (i = 0; i < pl->pl_n; i++)
+		list[i] = pl->pl_text + pl->pl_off[i];
+	qsort(list, pl->pl_n, sizeof(*list), policy_cmp);
+	for (i = 0, j = 0; i < pl->pl_n; i++)
+		if (j == 0 || strcmp(list[j - 1], list[i]) != 0)
+			list[j++] = list[i];
+	policy_text = pl->pl_text;
+	policy_deny = list;
+	policy_ndeny = j;
+	pl->pl_text = NULL;
 	return (0);
 }
 
@@ -242,12 +303,14 @@ policy_deny_add(char ***list, size_t *n, size_t *cap, const char *line)
 static int
 policy_deny_load(const char *path)
 {
-	FILE	*fp;
-	char	**list = NULL, *line = NULL;
-	size_t	 n = 0, cap = 0, linecap = 0, i, j;
-	ssize_t	 len;
-	int	 saved;
+	struct policy_load	 pl;
+	FILE			*fp;
+	char			*line = NULL;
+	size_t			 linecap = 0;
+	ssize_t			 len;
+	int			 rv = -1, saved;
 
+	memset(&pl, 0, sizeof(pl));
 	if ((fp = fopen(path, "r")) == NULL)
 		return (-1);
 	while ((len = getline(&line, &linecap, fp)) != -1) {
@@ -257,33 +320,19 @@ policy_deny_load(const char *path)
 		if (len == 0 || len > POLICY_DENY_MAXLINE ||
 		    strlen(line) != (size_t)len)
 			continue;
-		if (policy_deny_add(&list, &n, &cap, line) == -1)
-			goto fail;
+		if (policy_deny_add(&pl, line) == -1)
+			goto done;
 	}
-	if (ferror(fp))
-		goto fail;
-	free(line);
-	fclose(fp);
-	if (n > 0)
-		qsort(list, n, sizeof(*list), policy_cmp);
-	for (i = 0, j = 0; i < n; i++) {
-		if (j > 0 && strcmp(list[j - 1], list[i]) == 0)
-			free(list[i]);
-		else
-			list[j++] = list[i];
-	}
-	policy_deny = list;
-	policy_ndeny = j;
-	return (0);
- fail:
+	if (!ferror(fp))
+		rv = policy_deny_index(&pl);
+ done:
 	saved = errno;
-	for (i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
+	free(pl.pl_text);
+	free(pl.pl_off);
 	free(line);
 	fclose(fp);
 	errno = saved;
-	return (-1);
+	return (rv);
 }
 
 int

@@ -138,12 +138,17 @@ tokcache_put(const char *token, const struct token_claims *tc)
 	ts->ts_used = ++tokcache_clock;
 }
 
-/* Forgets every token: the keys or the issuer changed. */
+/*
+ * Forgets every token: the keys or the issuer changed.  Only slots that
+ * hold one are written: the table is 430 KiB, and pages never written
+ * stay out of the worker's memory (a worker gets its keys at start).
+ */
 void
 tokcache_flush(void)
 {
 	size_t	 i;
 
 	for (i = 0; i < TOKCACHE_SLOTS; i++)
-		tokcache_clear(&tokcache[i]);
+		if (tokcache[i].ts_token != NULL)
+			tokcache_clear(&tokcache[i]);
 }

@@ -43,7 +43,8 @@ die()
 	exit 1
 }
 
-for prog in "$top/authd/authd" "$top/authctl/authctl"; do
+for prog in "$top/authd/authd" "$top/authd/authd-keyholder" \
+    "$top/authd/authd-worker" "$top/authctl/authctl"; do
 	[ -x "$prog" ] || die "$prog is not built (run make test)"
 done
 

@@ -135,18 +135,26 @@ echo "$start_ms" >"$tmp/start_ms"
 echo "$rss_idle" >"$tmp/rss_idle"
 pss_kib "$AUTHD_PID" >"$tmp/pss_idle"
 echo "$rss_idle" >"$tmp/rss_load"
-# The floor under rss_idle: authd's libraries loaded by a program that
-# does nothing (libfloor.c), once for each authd process.
-nprocs=$(ps -eo pgid=,args= | awk -v g="$AUTHD_PID" '
-    $1 == g && $2 == "authd:"' | wc -l)
-"$bdir/libfloor" &
-floor_pid=$!
-sleep 0.3
-floor=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$floor_pid/status")
-kill "$floor_pid"
-wait "$floor_pid" 2>/dev/null
-echo "$((floor * nprocs))" >"$tmp/rss_floor"
-note "libraries alone: $floor KiB a process, $nprocs processes"
+# The floor under rss_idle: the libraries of each of authd's programs
+# loaded by a program that does nothing (libfloor.c), once for each
+# process of that role (workers without GnuTLS's set-up, as authd starts
+# them).
+floor=0
+floors=
+for role in parent keyholder worker; do
+	n=$(ps -eo pgid=,args= | awk -v g="$AUTHD_PID" -v r="$role" '
+	    $1 == g && $2 == "authd:" && $3 == r' | wc -l)
+	GNUTLS_NO_IMPLICIT_INIT=1 "$bdir/libfloor-$role" &
+	floor_pid=$!
+	sleep 0.3
+	f=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$floor_pid/status")
+	kill "$floor_pid"
+	wait "$floor_pid" 2>/dev/null
+	floor=$((floor + f * n))
+	floors="$floors $role $f KiB x $n,"
+done
+echo "$floor" >"$tmp/rss_floor"
+note "libraries alone:${floors%,}"
 
 token=$(head -n 1 "$tmp/access.tokens")
 

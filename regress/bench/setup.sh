@@ -70,8 +70,10 @@ note()
 	echo "$NOTE: $*" >&2
 }
 
-for prog in "$top/authd/authd" "$top/authctl/authctl" \
-    "$bdir/hashbench" "$bdir/evhttp_bare"; do
+for prog in "$top/authd/authd" "$top/authd/authd-keyholder" \
+    "$top/authd/authd-worker" "$top/authctl/authctl" \
+    "$bdir/hashbench" "$bdir/evhttp_bare" "$bdir/libfloor-parent" \
+    "$bdir/libfloor-keyholder" "$bdir/libfloor-worker"; do
 	[ -x "$prog" ] || die "$prog is not built (run make)"
 done
 command -v wrk >/dev/null ||

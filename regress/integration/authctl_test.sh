@@ -836,13 +836,23 @@ install_body()
 	# The PREFIX the tree was built with: install must rebuild nothing
 	# (under ASAN=1 a plain rebuild would mix flags).
 	p=$d/usr/local
-	make -q -C "$AUTHD_SRCDIR" authd/authd authctl/authctl ||
+	make -q -C "$AUTHD_SRCDIR" authd/authd authd/authd-keyholder \
+	    authd/authd-worker authctl/authctl ||
 	    atf_skip "the tree changed since it was built"
 	atf_check -s exit:0 -o ignore -e ignore \
 	    make -C "$AUTHD_SRCDIR" install DESTDIR="$d"
-	for f in sbin/authd sbin/authctl; do
-		[ -x "$p/$f" ] || atf_fail "no $f"
+	for f in sbin/authctl libexec/authd/authd \
+	    libexec/authd/authd-keyholder libexec/authd/authd-worker; do
+		[ -f "$p/$f" ] && [ -x "$p/$f" ] || atf_fail "no $f"
 	done
+	# sbin/authd leads to libexec/authd, where it finds its children.
+	[ "$(readlink "$p/sbin/authd")" = ../libexec/authd/authd ] ||
+	    atf_fail "sbin/authd: $(ls -l "$p/sbin/authd" 2>&1)"
+	atf_check -s exit:0 -e match:"configuration OK" \
+	    "$p/sbin/authd" -n -f "$AUTHD_TEST_CONF"
+	rm "$p/libexec/authd/authd-worker"
+	atf_check -s exit:1 -e match:"libexec/authd/authd-worker" \
+	    "$p/sbin/authd" -n -f "$AUTHD_TEST_CONF"
 	for f in "$AUTHD_SRCDIR"/man/*.[578]; do
 		f=$(basename "$f")
 		[ -f "$p/share/man/man${f##*.}/$f" ] ||
@@ -872,7 +882,7 @@ install_body()
 	    atf_fail "$(oneline "SQL directory:" "$(cat sqldir.out)")"
 	atf_check -s exit:0 -o ignore -e ignore \
 	    make -C "$AUTHD_SRCDIR" uninstall DESTDIR="$d"
-	atf_check -o empty find "$d" -type f
+	atf_check -o empty find "$d" -type f -o -type l
 	# The key directory stays.
 	[ -d "$d/etc/authd/keys" ] || atf_fail "uninstall removed the keys"
 }

@@ -145,6 +145,56 @@ process_titles_cleanup()
 	authd_cleanup
 }
 
+# maps_of PID: the file names PID has mapped, one per line.
+maps_of()
+{
+	awk 'NF >= 6 { print $6 }' "/proc/$1/maps" | sort -u
+}
+
+atf_test_case programs cleanup
+programs_head()
+{
+	atf_set descr "each role runs its own program, which maps the" \
+	    "libraries of that role only: no database, Redis or HTTP" \
+	    "client code in the parent or a keyholder"
+	atf_set require.user root
+}
+programs_body()
+{
+	local pid lib
+	start
+	expect_children worker 2
+	expect_children keyholder 2
+	atf_check -o match:'/authd/authd$' readlink "/proc/$AUTHD_PID/exe"
+	for pid in $AUTHD_PID $(authd_children keyholder); do
+		[ "$pid" = "$AUTHD_PID" ] ||
+		    atf_check -o match:'/authd/authd-keyholder$' \
+		    readlink "/proc/$pid/exe"
+		maps_of "$pid" >maps.out
+		grep -q libcrypto maps.out ||
+		    atf_fail "process $pid: no libcrypto in its maps"
+		for lib in libpq libhiredis libcurl libgnutls libssl \
+		    libkrb5 libldap; do
+			! grep -q "/$lib[.-]" maps.out ||
+			    atf_fail "process $pid maps $(grep "/$lib[.-]" \
+			    maps.out | head -n 1)"
+		done
+	done
+	for pid in $(authd_children worker); do
+		atf_check -o match:'/authd/authd-worker$' \
+		    readlink "/proc/$pid/exe"
+		maps_of "$pid" >maps.out
+		for lib in libpq libhiredis libcurl; do
+			grep -q "/$lib[.-]" maps.out ||
+			    atf_fail "worker $pid does not map $lib"
+		done
+	done
+}
+programs_cleanup()
+{
+	authd_cleanup
+}
+
 # probe COUNT: GET / COUNT times; false at the first answer but 200.
 probe()
 {
@@ -427,6 +477,7 @@ key_files_private_body()
 atf_init_test_cases()
 {
 	atf_add_test_case root
+	atf_add_test_case programs
 	atf_add_test_case health_db
 	atf_add_test_case health_redis
 	atf_add_test_case jwks
