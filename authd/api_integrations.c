@@ -301,7 +301,7 @@ integration_hmac(int64_t integration, const char *sealed_hex, const char *ts,
 	return (rv);
 }
 
-/* --- the admin routes ------------------------------------------------------ */
+/* --- the admin routes ----------------------------------------------------- */
 
 static void
 api_integrations_ctx_free(void *arg)

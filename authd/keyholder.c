@@ -603,7 +603,7 @@ keyholder_main(int index)
 	fatalx("event loop ended");
 }
 
-/* authd-keyholder: started by authd(8), on the channel it gives (proc_exec()). */
+/* authd-keyholder, started by authd(8) (proc_exec()). */
 int
 main(int argc, char *argv[])
 {

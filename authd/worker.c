@@ -336,7 +336,7 @@ worker_main(int index)
 	fatalx("event loop ended");
 }
 
-/* authd-worker: started by authd(8), on the channel it gives (proc_exec()). */
+/* authd-worker, started by authd(8) (proc_exec()). */
 int
 main(int argc, char *argv[])
 {
