@@ -193,7 +193,8 @@ without_npm_body()
 	if grep -q 'incbin.*assets' nodocs/docs_data.S; then
 		atf_fail "an absent asset is embedded"
 	fi
-	# authd relinked with that object instead of the real one.
+	# The worker, which serves the pages, relinked with that object
+	# instead of the real one, beside copies of the other two programs.
 	flags=$(make -s -C "$top" flags) || atf_fail "make flags failed"
 	san=
 	if nm "$AUTHD_BIN" 2>/dev/null | grep -q __asan_init; then
@@ -202,12 +203,15 @@ without_npm_body()
 	cc -c -o nodocs/docs_data.o nodocs/docs_data.S ||
 	    atf_fail "docs_data.S does not assemble"
 	authd_setup || atf_fail "authd_setup failed"
-	bin="$AUTHD_RUNDIR/authd-nodocs"
+	bin="$AUTHD_RUNDIR/nodocs"
+	mkdir "$bin"
+	cp "$top/authd/authd" "$top/authd/authd-keyholder" "$bin/"
 	# shellcheck disable=SC2046
-	cc $san -o "$bin" "$top"/authd/*.o nodocs/docs_data.o \
+	cc $san -o "$bin/authd-worker" $(ls "$top"/authd/*.o |
+	    grep -v '/authd\.o$\|/keyholder\.o$') nodocs/docs_data.o \
 	    "$top/libauth/libauth.a" $(echo "$flags" | sed -n 's/^LDLIBS=//p') ||
-	    atf_fail "cannot link authd with the empty assets"
-	AUTHD_BIN=$bin authd_start || atf_fail "authd did not start"
+	    atf_fail "cannot link authd-worker with the empty assets"
+	AUTHD_BIN=$bin/authd authd_start || atf_fail "authd did not start"
 	for page in /docs /redoc /docs/swagger-ui-bundle.js \
 	    /redoc/redoc.standalone.js; do
 		http_expect 503 GET "$AUTHD_URL$page"
