@@ -28,10 +28,12 @@
  * than another stops accepting after each connection it takes, which
  * leaves the next ones to the others, and looks again every
  * CONN_YIELD_USEC: it goes on yielding only while a worker that holds
- * fewer is accepting, and for 1 ms at most.  Yielding for a fixed 1 ms,
- * two workers could be paused at once, and a new connection waited.  A
- * worker that is stuck does not hold connections back: the others are
- * only slowed, to one connection each per ms.
+ * fewer is accepting, and for 10 ms at most.  So two workers paused at
+ * once wait one turn, not the whole yield.  A worker that is stuck does
+ * not hold connections back: the others are only slowed, to one
+ * connection each per 10 ms.  A shorter limit is not enough on a loaded
+ * machine, where the worker holding fewer may not run for milliseconds:
+ * with 1 ms, 24 connections opened at once went 23 to 1.
  *
  * The turn is a timerfd of its own: libevent rounds the timeout of
  * epoll_wait(2) up to a millisecond, so an event timer of 50 us waits a
@@ -108,7 +110,7 @@ static int		 conn_paused;	/* yielding: conn_resume is armed */
 static int		 conn_yields;	/* turns of conn_resume so far */
 
 #define CONN_YIELD_USEC	50	/* a yield's turn */
-#define CONN_YIELD_MAX	20	/* turns: 1 ms at most */
+#define CONN_YIELD_MAX	200	/* turns: 10 ms at most */
 
 static void
 conn_arm(struct conn *c)
