@@ -264,15 +264,13 @@ flags:
 
 # --- API documentation (api_docs.c) -----------------------------------
 # authd/openapi.json and the Swagger UI and ReDoc bundles, fetched from
-# the npm registry into build/docs/ (not in git) and embedded into authd
-# by docs_data.S, so that chrooted workers read no file.  Without the
+# the npm registry into build/docs/ (not in git) and embedded into the
+# worker by docs_data.S, so that chrooted workers read no file.  Without the
 # registry the build still succeeds and /docs answers 503.
 DOCS_DIR =	build/docs
 DOCS_OBJ =	$(DOCS_DIR)/docs_data.o
-AUTHD_OBJS +=	$(DOCS_OBJ)
 
 authd/libauthd.a: $(DOCS_OBJ)
-
 
 $(DOCS_DIR)/docs_data.S: authd/openapi.json etc/dev/docs-assets.sh
 	@sh etc/dev/docs-assets.sh $(DOCS_DIR) authd/openapi.json

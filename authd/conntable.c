@@ -45,4 +45,3 @@ conn_table_gone(int i)
 	if (conn_table != NULL && i >= 0 && i < AUTHD_MAX_WORKERS)
 		atomic_store(&conn_table[i], -1);
 }
-

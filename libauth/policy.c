@@ -221,73 +221,53 @@ policy_denylist_size(void)
 	return (policy_ndeny);
 }
 
-/* The entries read so far: text, and where each starts in it. */
+/* The entries read so far, each NUL-terminated, one after the other. */
 struct policy_load {
 	char	*pl_text;
 	size_t	 pl_len, pl_cap;
-	size_t	*pl_off;
-	size_t	 pl_n, pl_ncap;
+	size_t	 pl_n;
 };
-
-/* Room in pl for one more entry of len bytes. */
-static int
-policy_deny_room(struct policy_load *pl, size_t len)
-{
-	char	*text;
-	size_t	*off, cap;
-
-	if (pl->pl_len + len > pl->pl_cap) {
-		for (cap = pl->pl_cap == 0 ? 64 * 1024 : pl->pl_cap;
-		    cap < pl->pl_len + len; cap *= 2)
-			;
-		if ((text = realloc(pl->pl_text, cap)) == NULL)
-			return (-1);
-		pl->pl_text = text;
-		pl->pl_cap = cap;
-	}
-	if (pl->pl_n == pl->pl_ncap) {
-		cap = pl->pl_ncap == 0 ? 1024 : pl->pl_ncap * 2;
-		if ((off = reallocarray(pl->pl_off, cap, sizeof(*off))) == NULL)
-			return (-1);
-		pl->pl_off = off;
-		pl->pl_ncap = cap;
-	}
-	return (0);
-}
 
 static int
 policy_deny_add(struct policy_load *pl, const char *line)
 {
-	char	*e;
-	size_t	 len;
-	int	 rv = -1;
+	char	*e, *text;
+	size_t	 len, cap;
 
 	if ((e = policy_lower_utf8(line)) == NULL)
 		return (-1);
 	len = strlen(e) + 1;
-	if (policy_deny_room(pl, len) == 0) {
-		memcpy(pl->pl_text + pl->pl_len, e, len);
-		pl->pl_off[pl->pl_n++] = pl->pl_len;
-		pl->pl_len += len;
-		rv = 0;
+	if (pl->pl_len + len > pl->pl_cap) {
+		for (cap = pl->pl_cap == 0 ? 64 * 1024 : pl->pl_cap * 2;
+		    cap < pl->pl_len + len; cap *= 2)
+			;
+		if ((text = realloc(pl->pl_text, cap)) == NULL) {
+			free(e);
+			return (-1);
+		}
+		pl->pl_text = text;
+		pl->pl_cap = cap;
 	}
+	memcpy(pl->pl_text + pl->pl_len, e, len);
+	pl->pl_len += len;
+	pl->pl_n++;
 	free(e);
-	return (rv);
+	return (0);
 }
 
 /* The entries of pl as a sorted array without duplicates. */
 static int
 policy_deny_index(struct policy_load *pl)
 {
-	char	**list;
+	char	**list, *p;
 	size_t	  i, j;
 
 	if (pl->pl_n == 0)
 		return (0);
 	if ((list = reallocarray(NULL, pl->pl_n, sizeof(*list))) == NULL)
 		return (-1);
-	for (i = 0; i < pl->pl_n; i++)
-		list[i] = pl->pl_text + pl->pl_off[i];
+	for (i = 0, p = pl->pl_text; i < pl->pl_n; i++, p += strlen(p) + 1)
+		list[i] = p;
 	qsort(list, pl->pl_n, sizeof(*list), policy_cmp);
 	for (i = 0, j = 0; i < pl->pl_n; i++)
 		if (j == 0 || strcmp(list[j - 1], list[i]) != 0)
@@ -328,7 +308,6 @@ policy_deny_load(const char *path)
  done:
 	saved = errno;
 	free(pl.pl_text);
-	free(pl.pl_off);
 	free(line);
 	fclose(fp);
 	errno = saved;
