@@ -1,6 +1,6 @@
 /*
  * The parent's side of the table of open connections that the workers
- * share (conn.c): one slot a worker, count * 2 + paused, -1 while that
+ * share (conn.c): one slot a worker, count * 2 + full, -1 while that
  * worker is not running.  Apart from conn.c so that the parent's program
  * links none of the HTTP code.
  */

@@ -574,7 +574,8 @@ keyholder_main(int index)
 
 	kh_index = index;
 	log_procinit(proc_title(PROC_KEYHOLDER));
-	setproctitle("%s", proc_title(PROC_KEYHOLDER));
+	/* "authd: worker", as ps(1) showed it when all was one program. */
+	setproctitle("-authd: %s", proc_title(PROC_KEYHOLDER));
 	if (password_init() == -1)
 		fatalx("password_init");
 	if (ipc_ev_init(&kh_parent, NULL, AUTHD_PARENT_FD, NULL, NULL) == -1)

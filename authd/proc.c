@@ -146,8 +146,6 @@ proc_child_init(int argc, char *argv[])
 	int		 ch, index = -1;
 
 	setproctitle_init(argc, argv, environ);
-	/* Titles read "authd: worker", whatever the program's name. */
-	setprogname("authd");
 	while ((ch = getopt(argc, argv, "dI:v")) != -1) {
 		switch (ch) {
 		case 'd':

@@ -292,7 +292,8 @@ worker_main(int index)
 
 	worker_index = index;
 	log_procinit(proc_title(PROC_WORKER));
-	setproctitle("%s", proc_title(PROC_WORKER));
+	/* "authd: worker", as ps(1) showed it when all was one program. */
+	setproctitle("-authd: %s", proc_title(PROC_WORKER));
 	signal(SIGPIPE, SIG_IGN);
 	if (ipc_ev_init(&worker_parent, NULL, AUTHD_PARENT_FD, NULL,
 	    NULL) == -1)
