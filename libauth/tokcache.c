@@ -34,6 +34,7 @@ struct tokcache_slot {
 	size_t			 ts_len;
 	struct token_claims	 ts_claims;
 	uint64_t		 ts_used;	/* tokcache_clock at last use */
+	struct tokcache_slot	*ts_other;	/* the token's other slot */
 };
 
 static struct tokcache_slot	 tokcache[TOKCACHE_SLOTS];
@@ -105,8 +106,49 @@ tokcache_get(const char *token, time_t now, int leeway,
 }
 
 /*
+ * The slot for a token whose two slots hold others: the one whose
+ * occupant was used longer ago, or one whose occupant moves to its own
+ * other slot, when what that slot holds was used longer ago still (or
+ * it is free).  Without the move, two busy tokens that share a slot,
+ * each with its other slot held by a third busy one, evicted each other
+ * on every round (one run in eight of t_tokcache:busy_stay).
+ */
+static struct tokcache_slot *
+tokcache_victim(struct tokcache_slot **slots)
+{
+	struct tokcache_slot	*ts, *to, *best = NULL, *move = NULL;
+	uint64_t		 age, best_age = UINT64_MAX;
+	int			 k;
+
+	for (k = 0; k < 2; k++) {
+		ts = slots[k];
+		if (ts->ts_used < best_age) {
+			best = ts;
+			move = NULL;
+			best_age = ts->ts_used;
+		}
+		to = ts->ts_other;
+		if (to == NULL || to == ts)
+			continue;
+		age = to->ts_token == NULL ? 0 : to->ts_used;
+		if (age < best_age) {
+			best = ts;
+			move = to;
+			best_age = age;
+		}
+	}
+	if (move != NULL) {
+		tokcache_clear(move);
+		*move = *best;
+		move->ts_other = best;
+		memset(best, 0, sizeof(*best));
+	}
+	return (best);
+}
+
+/*
  * Remembers an access token that has just been verified, in a free one
- * of its two slots, else in the one used longer ago.
+ * of its two slots, else where tokcache_victim() makes room.
  */
 void
 tokcache_put(const char *token, const struct token_claims *tc)
@@ -129,13 +171,13 @@ tokcache_put(const char *token, const struct token_claims *tc)
 	else if (slots[1]->ts_token == NULL)
 		ts = slots[1];
 	else
-		ts = slots[0]->ts_used <= slots[1]->ts_used ?
-		    slots[0] : slots[1];
+		ts = tokcache_victim(slots);
 	tokcache_clear(ts);
 	ts->ts_token = copy;
 	ts->ts_len = len;
 	ts->ts_claims = *tc;
 	ts->ts_used = ++tokcache_clock;
+	ts->ts_other = ts == slots[0] ? slots[1] : slots[0];
 }
 
 /*

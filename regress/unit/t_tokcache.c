@@ -151,10 +151,13 @@ ATF_TC_BODY(access_only, tc)
 
 /*
  * 128 busy tokens used in turn while 20,000 others are each verified
- * once, with later expiry (as after a burst of logins): a slot goes to
- * the token used longer ago, so a busy one is lost only when both slots
- * of a newcomer hold busy ones: about 340 misses in 2.56 million
- * lookups.  Evicting the token that expires first made about 600,000.
+ * once, with later expiry (as after a burst of logins).  A slot goes to
+ * the token used longer ago, after moving an occupant to its other slot
+ * where that frees one used longer ago still: 0 to 29 misses in 2.56
+ * million lookups over 300 runs (each with its own hash key).  Without
+ * the move a median of about 340, and one run in eight above 1,000 (two
+ * busy tokens evicting each other on every round); evicting the token
+ * that expires first made about 600,000.
  */
 ATF_TC_WITHOUT_HEAD(busy_stay);
 ATF_TC_BODY(busy_stay, tc)
@@ -180,7 +183,7 @@ ATF_TC_BODY(busy_stay, tc)
 		snprintf(tok, sizeof(tok), "once.%d.sig", i);
 		tokcache_put(tok, &once);
 	}
-	ATF_CHECK_MSG(misses < 1000, "%d misses of busy tokens", misses);
+	ATF_CHECK_MSG(misses < 200, "%d misses of busy tokens", misses);
 	tokcache_flush();
 }
 
