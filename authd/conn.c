@@ -136,11 +136,6 @@ conn_find(struct evhttp_connection *evcon)
 	return (RB_FIND(conn_tree, &conn_all, &key));
 }
 
-/*
- * limits { connections }: at the limit a worker stops accepting, and
- * new connections wait in the listen queue for another worker or for a
- * place here; a slow or idle client cannot take a worker's last one.
- */
 /* This worker's slot: what it holds, and whether it is full. */
 static void
 conn_publish(void)
@@ -150,6 +145,11 @@ conn_publish(void)
 		    conn_full, memory_order_relaxed);
 }
 
+/*
+ * limits { connections }: at the limit a worker stops accepting, and
+ * new connections wait in the listen queue for another worker or for a
+ * place here; a slow or idle client cannot take a worker's last one.
+ */
 static void
 conn_counted(int delta)
 {
