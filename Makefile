@@ -24,8 +24,9 @@ CPPFLAGS +=	-D_GNU_SOURCE -Ilibauth -Iauthd -DAUTHD_SQLDIR=\"$(SHAREDIR)/sql\" \
 LDLIBS +=	$(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Each of authd's programs links the libraries of its role only (see
 # authd/proc.c): the keyholder and the parent no database, Redis or HTTP
-# client.  A program that needs more fails to link.
-PKGS_parent =	libevent_core jansson libcrypto libbsd-overlay libjwt libsodium
+# client, the parent no OpenSSL either (authd/keyload.c).  A program that
+# needs more fails to link.
+PKGS_parent =	libevent_core libbsd-overlay libsodium
 PKGS_keyholder = libevent_core jansson libcrypto libbsd-overlay libjwt \
 		libsodium libcrypt
 PKGS_worker =	libevent libpq hiredis jansson libcrypto libbsd-overlay libjwt \

@@ -24,6 +24,8 @@
 #define AUTHD_MAX_WORKERS	64
 #define AUTHD_MAX_KEYHOLDERS	64
 #define AUTHD_VERSION		"0.1.0"
+#define PROC_KEYLOAD		(-2)	/* proc_exec() index: keyload.c */
+#define KEYLOAD_TIMEOUT_MS	10000	/* each message of the key loader */
 
 enum proc_role {
 	PROC_PARENT,
@@ -43,6 +45,8 @@ enum imsg_type {
 	IMSG_CONFIG,		/* struct authd_config, exact size */
 	IMSG_KEY,		/* token_key_serialize(); keyholder: private */
 	IMSG_KEYS_DONE,		/* u32 number of keys sent */
+	IMSG_KEYLOAD,		/* to keyload: u32 alg, str key directory */
+	IMSG_KEYLOAD_FAIL,	/* from keyload: str what is wrong */
 	IMSG_PEPPER,		/* raw bytes, keyholder only */
 	IMSG_SEALKEY,		/* SEAL_KEY_LEN bytes, keyholder only */
 	IMSG_PEER,		/* fd; u32 peer role, u32 peer index */
@@ -157,11 +161,19 @@ extern int		 authd_verbose;
 const char	*proc_title(enum proc_role);
 pid_t		 proc_exec(enum proc_role, int index, int fd);
 int		 proc_program(enum proc_role, char *, size_t);
-int		 proc_child_init(int, char *[]);
+int		 proc_child_init(enum proc_role, int, char *[]);
 void		 proc_drop(const struct authd_config *, enum proc_role,
 		    int do_chroot, const char *const *readable);
+int		 proc_read_msg(struct ipc *, struct ipc_msg *, int);
 int		 proc_read_config(struct ipc *, struct authd_config *);
 void		 proc_send_config(struct ipc_ev *, const struct authd_config *);
+
+/* keyload.c */
+int		 keyload_fetch(const char *dir, enum config_alg,
+		    struct token_keyset *, char *err, size_t errlen);
+
+/* keyload_serve.c */
+void		 keyload_serve(void) __attribute__((noreturn));
 
 /* parent.c */
 void		 parent_main(struct authd_config *) __attribute__((noreturn));

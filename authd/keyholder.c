@@ -604,9 +604,17 @@ keyholder_main(int index)
 	fatalx("event loop ended");
 }
 
-/* authd-keyholder, started by authd(8) (proc_exec()). */
+/*
+ * authd-keyholder, started by authd(8) (proc_exec()): a keyholder, or
+ * with -K the parent's key loader (keyload.c).
+ */
 int
 main(int argc, char *argv[])
 {
-	keyholder_main(proc_child_init(argc, argv));
+	int	 index;
+
+	if ((index = proc_child_init(PROC_KEYHOLDER, argc, argv)) ==
+	    PROC_KEYLOAD)
+		keyload_serve();
+	keyholder_main(index);
 }

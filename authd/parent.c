@@ -253,7 +253,7 @@ parent_shutdown(int status)
 	control_close(parent_conf.c_control);
 	if (parent_conf.c_pidfile[0] != '\0')
 		unlink(parent_conf.c_pidfile);
-	token_keyset_clear(&parent_keys);
+	token_keyset_free(&parent_keys);
 	sodium_memzero(parent_pepper, sizeof(parent_pepper));
 	sodium_memzero(parent_sealkey, sizeof(parent_sealkey));
 	log_info("%s, exiting", status ? "stopped on error" : "terminated");
@@ -496,16 +496,16 @@ parent_reload(char *err, size_t errlen)
 		    config_errors());
 		return (-1);
 	}
-	if (token_keyset_load(nconf.c_keydir, nconf.c_alg, 1, &nkeys, err,
+	if (keyload_fetch(nconf.c_keydir, nconf.c_alg, &nkeys, err,
 	    errlen) == -1)
 		return (-1);
 	if (parent_read_pepper(&nconf, npepper, &npepperlen, err,
 	    errlen) == -1) {
-		token_keyset_clear(&nkeys);
+		token_keyset_free(&nkeys);
 		return (-1);
 	}
 	if (seal_key_load(nconf.c_keydir, nseal, err, errlen) == -1) {
-		token_keyset_clear(&nkeys);
+		token_keyset_free(&nkeys);
 		sodium_memzero(npepper, sizeof(npepper));
 		return (-1);
 	}
@@ -529,7 +529,7 @@ parent_reload(char *err, size_t errlen)
 	    sizeof(nconf.c_control));
 
 	parent_conf = nconf;
-	token_keyset_clear(&parent_keys);
+	token_keyset_free(&parent_keys);
 	parent_keys = nkeys;
 	memcpy(parent_pepper, npepper, sizeof(parent_pepper));
 	parent_pepperlen = npepperlen;
@@ -706,7 +706,7 @@ parent_main(struct authd_config *conf)
 	parent_conf = *conf;
 	log_procinit(proc_title(PROC_PARENT));
 	parent_check_user(&parent_conf);
-	if (token_keyset_load(parent_conf.c_keydir, parent_conf.c_alg, 1,
+	if (keyload_fetch(parent_conf.c_keydir, parent_conf.c_alg,
 	    &parent_keys, err, sizeof(err)) == -1)
 		fatalx("keys: %s", err);
 	if (parent_read_pepper(&parent_conf, parent_pepper, &parent_pepperlen,

@@ -59,6 +59,8 @@ proc_title(enum proc_role role)
  * Forks and execs a child with the channel fd on AUTHD_PARENT_FD.  A
  * fresh exec gives each child a new address space: nothing the parent
  * read (keys, the pepper) is in a worker's memory unless it was sent.
+ * index PROC_KEYLOAD starts a keyholder program that only loads the
+ * keys (keyload.c).
  */
 pid_t
 proc_exec(enum proc_role role, int index, int fd)
@@ -71,10 +73,14 @@ proc_exec(enum proc_role role, int index, int fd)
 		log_warnx("%s: path too long", __func__);
 		return (-1);
 	}
-	snprintf(idx, sizeof(idx), "%d", index);
 	argv[argc++] = path;
-	argv[argc++] = (char *)(uintptr_t)"-I";
-	argv[argc++] = idx;
+	if (index == PROC_KEYLOAD)
+		argv[argc++] = (char *)(uintptr_t)"-K";
+	else {
+		snprintf(idx, sizeof(idx), "%d", index);
+		argv[argc++] = (char *)(uintptr_t)"-I";
+		argv[argc++] = idx;
+	}
 	if (authd_debug)
 		argv[argc++] = (char *)(uintptr_t)"-d";
 	if (authd_verbose)
@@ -130,23 +136,25 @@ proc_program(enum proc_role role, char *path, size_t size)
 static void __attribute__((noreturn))
 proc_child_usage(void)
 {
-	fprintf(stderr, "usage: authd-keyholder | authd-worker [-dv] -I index\n"
+	fprintf(stderr, "usage: authd-keyholder [-dv] -I index | -K\n"
+	    "       authd-worker [-dv] -I index\n"
 	    "(started by authd(8), which gives it its configuration)\n");
 	exit(2);
 }
 
 /*
  * The start of a child's main(): the options proc_exec() gave it, and
- * logging.  Returns the child's index.
+ * logging.  Returns the child's index, or PROC_KEYLOAD for a keyholder
+ * started with -K.
  */
 int
-proc_child_init(int argc, char *argv[])
+proc_child_init(enum proc_role role, int argc, char *argv[])
 {
 	const char	*errstr;
 	int		 ch, index = -1;
 
 	setproctitle_init(argc, argv, environ);
-	while ((ch = getopt(argc, argv, "dI:v")) != -1) {
+	while ((ch = getopt(argc, argv, "dI:Kv")) != -1) {
 		switch (ch) {
 		case 'd':
 			authd_debug = 1;
@@ -155,6 +163,11 @@ proc_child_init(int argc, char *argv[])
 			index = strtonum(optarg, 0, AUTHD_MAX_WORKERS, &errstr);
 			if (errstr != NULL)
 				errx(2, "index %s: %s", optarg, errstr);
+			break;
+		case 'K':
+			if (role != PROC_KEYHOLDER)
+				proc_child_usage();
+			index = PROC_KEYLOAD;
 			break;
 		case 'v':
 			authd_verbose++;
@@ -225,30 +238,45 @@ proc_drop(const struct authd_config *conf, enum proc_role role,
 		sandbox_worker(conf, readable);
 }
 
+/*
+ * Blocks for the next message of a channel, waiting timeout_ms at most
+ * for each read (-1: no limit).  1 when msg is filled, 0 on end of file
+ * or timeout, -1 on an error.
+ */
+int
+proc_read_msg(struct ipc *ipc, struct ipc_msg *msg, int timeout_ms)
+{
+	struct pollfd	 pfd;
+	ssize_t		 n;
+	int		 r;
+
+	for (;;) {
+		if ((r = ipc_get(ipc, msg)) != 0)
+			return (r);
+		if ((n = ipc_read(ipc)) == 0)
+			return (0);
+		if (n > 0 || errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return (-1);
+		pfd.fd = ipc->i_fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if ((r = poll(&pfd, 1, timeout_ms)) == 0)
+			return (0);
+		if (r == -1 && errno != EINTR)
+			return (-1);
+	}
+}
+
 /* A child blocks for its configuration, the first message it gets. */
 int
 proc_read_config(struct ipc *ipc, struct authd_config *conf)
 {
 	struct ipc_msg	 msg;
-	ssize_t		 n;
-	int		 r;
 
-	for (;;) {
-		if ((r = ipc_get(ipc, &msg)) == -1)
-			return (-1);
-		if (r == 1)
-			break;
-		n = ipc_read(ipc);
-		if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-			struct pollfd	 pfd = { ipc->i_fd, POLLIN, 0 };
-
-			if (poll(&pfd, 1, -1) == -1 && errno != EINTR)
-				return (-1);
-			continue;
-		}
-		if (n <= 0)
-			return (-1);
-	}
+	if (proc_read_msg(ipc, &msg, -1) != 1)
+		return (-1);
 	if (msg.im_hdr.ih_type != IMSG_CONFIG ||
 	    ipc_check_len(&msg, sizeof(*conf)) == -1 ||
 	    ipc_get_data(&msg, conf, sizeof(*conf)) == -1) {

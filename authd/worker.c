@@ -341,5 +341,5 @@ worker_main(int index)
 int
 main(int argc, char *argv[])
 {
-	worker_main(proc_child_init(argc, argv));
+	worker_main(proc_child_init(PROC_WORKER, argc, argv));
 }

@@ -25,6 +25,7 @@
 #include "config.h"
 
 #define TOKEN_MAX_KEYS		8
+#define TOKEN_FILE_MAX		(64 * 1024)	/* largest key file read */
 #define TOKEN_MAX_LEN		4096	/* longest token we decode */
 #define TOKEN_KID_LEN		64
 
@@ -67,8 +68,14 @@ enum token_result {
  */
 int	 token_keyset_load(const char *dir, enum config_alg, int with_private,
 	    struct token_keyset *, char *err, size_t errlen);
-/* Frees every key, zeroing private material. */
+/*
+ * Frees every key, zeroing private material, and forgets the keys that
+ * token_sign() and token_verify() parsed.  token_keyset_free() (in
+ * keyset.c, without OpenSSL) only frees, for a process that never signs
+ * or verifies.
+ */
 void	 token_keyset_clear(struct token_keyset *);
+void	 token_keyset_free(struct token_keyset *);
 /* Drops private material, keeping what verifies (public keys). */
 void	 token_keyset_strip_private(struct token_keyset *);
 /*
@@ -105,12 +112,15 @@ int	 token_peek(const struct token_keyset *, enum config_alg pinned,
 char	*token_jwks(const struct token_keyset *);
 /* "ES256", "RS256", "HS256"; NULL for a value outside the enum. */
 const char *token_alg_name(enum config_alg);
+/* A kid is 1 to TOKEN_KID_LEN - 1 of [A-Za-z0-9_-]. */
+int	 token_kid_valid(const char *);
 
 /*
  * Keys travel from the parent to children as one IPC payload each:
  * these write and read that form.  Serialize returns bytes written or -1.
  * Deserialize reads the whole payload (it fails on trailing bytes);
- * the receiver frees the key with token_keyset_clear() of its set.
+ * the receiver frees the key with token_keyset_clear() or
+ * token_keyset_free() of its set.
  */
 struct ipc_builder;
 struct ipc_msg;

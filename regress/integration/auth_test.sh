@@ -1188,6 +1188,47 @@ key_rotation_cleanup()
 	authd_cleanup
 }
 
+atf_test_case key_broken cleanup
+key_broken_head()
+{
+	atf_set descr "a key file that does not parse fails the reload with" \
+	    "its reason, and the daemon keeps signing with the keys it had"
+}
+key_broken_body()
+{
+	local kid1
+	start own_keys
+	kid1=$(cat "$KEYDIR/current")
+	# The parent does not parse keys itself (authd/keyload.c): the
+	# loader's message has to come back through it to authctl.
+	printf '%s\n' '-----BEGIN PRIVATE KEY-----' 'bm90IGEga2V5' \
+	    '-----END PRIVATE KEY-----' >"$KEYDIR/0123456789abcdef.pem"
+	chmod 0600 "$KEYDIR/0123456789abcdef.pem"
+	atf_check -s exit:1 -o empty \
+	    -e match:'0123456789abcdef.pem: cannot read the private key' \
+	    "$AUTHCTL_BIN" -s "$AUTHD_SOCKET" reload
+	proc_alive "$AUTHD_PID" || atf_fail "the daemon exited"
+	jwks_count 1 || atf_fail "the JWKS does not list exactly one key"
+	login_admin
+	tok_header "$ACCESS"
+	json_check header.json "j['kid'] == '$kid1'"
+	works "$ACCESS"
+	# A current key that is not there: the reload says which.
+	rm "$KEYDIR/0123456789abcdef.pem"
+	echo 0123456789abcdef >"$KEYDIR/current"
+	atf_check -s exit:1 -o empty \
+	    -e match:'current key 0123456789abcdef is missing' \
+	    "$AUTHCTL_BIN" -s "$AUTHD_SOCKET" reload
+	echo "$kid1" >"$KEYDIR/current"
+	atf_check -s exit:0 -o ignore -e empty \
+	    "$AUTHCTL_BIN" -s "$AUTHD_SOCKET" reload
+	works "$ACCESS"
+}
+key_broken_cleanup()
+{
+	authd_cleanup
+}
+
 # stored_hash SID TOKEN: the session keeps the SHA-256 of TOKEN.
 stored_hash()
 {
@@ -1319,6 +1360,7 @@ atf_init_test_cases()
 	atf_add_test_case openid_configuration
 	atf_add_test_case jwks_verify
 	atf_add_test_case key_rotation
+	atf_add_test_case key_broken
 	atf_add_test_case refresh_stored_hash
 	atf_add_test_case refresh_hs256
 }
