@@ -165,7 +165,7 @@ auth_session_ready(struct http_req *hr)
 		http_error(hr, 403, "The user doesn't have enough privileges");
 		return;
 	}
-	rt->rt_handler(hr);
+	http_run(hr);
 }
 
 static void

@@ -217,7 +217,7 @@ typedef void	(*http_handler)(struct http_req *);
 
 struct route {
 	int		 rt_method;	/* EVHTTP_REQ_* */
-	const char	*rt_path;	/* segments; "{id}" and "{word}" */
+	const char	*rt_path;	/* segments; "{..._id}" and "{word}" */
 	http_handler	 rt_handler;
 	enum http_who	 rt_who;
 	const char	*rt_perm;	/* permission that also grants it */
@@ -240,9 +240,12 @@ struct auth_user {
 struct http_req {
 	struct evhttp_request	*hr_req;
 	const struct route	*hr_route;
-	int			 hr_nomatch;	/* no route: 404, 405, 422 */
-	int64_t			 hr_id[HTTP_MAX_IDS];	/* {id}s in order */
+	int			 hr_nomatch;	/* no route: 404, 405 */
+	int64_t			 hr_id[HTTP_MAX_IDS];	/* {..._id}s in order */
 	int			 hr_nids;
+	const char		*hr_idname[HTTP_MAX_IDS];	/* in rt_path */
+	int			 hr_idnamelen[HTTP_MAX_IDS];
+	unsigned int		 hr_badids;	/* bit i: {id} i malformed */
 	char			 hr_word[64];		/* a {word} */
 	char			 hr_reqid[40];
 	char			 hr_addr[64];		/* client address */
@@ -276,6 +279,7 @@ void		 http_reply_raw(struct http_req *, int status,
 		    const char *content_type, const char *body, size_t len);
 void		 http_error(struct http_req *, int status, const char *detail);
 void		 http_unavailable(struct http_req *);
+void		 http_run(struct http_req *);
 void		 http_reply_text(struct http_req *, int status, const char *);
 void		 http_set_header(struct http_req *, const char *, const char *);
 const char	*http_header(struct http_req *, const char *);

@@ -80,15 +80,15 @@ static const struct route http_routes[] = {
 	    NULL, 0 },
 	{ DELETE, "/api/v1/users/me/sessions", api_sessions_revoke_others,
 	    WHO_USER, NULL, 0 },
-	{ DELETE, "/api/v1/users/me/sessions/{id}", api_sessions_revoke_mine,
+	{ DELETE, "/api/v1/users/me/sessions/{session_id}", api_sessions_revoke_mine,
 	    WHO_USER, NULL, 0 },
 	{ GET, "/api/v1/users/active-sessions", api_sessions_list, WHO_ADMIN,
 	    "sessions:read", 0 },
-	{ DELETE, "/api/v1/users/sessions/{id}", api_sessions_revoke,
+	{ DELETE, "/api/v1/users/sessions/{session_id}", api_sessions_revoke,
 	    WHO_ADMIN, "sessions:delete", 0 },
 	{ GET, "/api/v1/sessions", api_sessions_list, WHO_ADMIN,
 	    "sessions:read", 0 },
-	{ DELETE, "/api/v1/sessions/{id}", api_sessions_revoke, WHO_ADMIN,
+	{ DELETE, "/api/v1/sessions/{session_id}", api_sessions_revoke, WHO_ADMIN,
 	    "sessions:delete", 0 },
 	{ POST, "/api/v1/users/me/2fa/setup", api_twofactor_setup, WHO_USER,
 	    NULL, ROUTE_NOSTORE },
@@ -97,7 +97,7 @@ static const struct route http_routes[] = {
 	{ POST, "/api/v1/users/me/2fa/disable", api_twofactor_disable,
 	    WHO_USER, NULL, 0 },
 
-	/* api_users.c: the words me and active-stats before {id}. */
+	/* api_users.c: the words me and active-stats before {user_id}. */
 	{ PUT, "/api/v1/users/me", api_users_update_me, WHO_USER, NULL, 0 },
 	{ GET, "/api/v1/users/me/login-history", api_users_my_logins,
 	    WHO_USER, NULL, 0 },
@@ -108,31 +108,31 @@ static const struct route http_routes[] = {
 	    0 },
 	{ POST, "/api/v1/auth/register", api_users_create, WHO_ADMIN,
 	    "users:create", 0 },
-	{ GET, "/api/v1/users/{id}", api_users_get, WHO_ADMIN, "users:read",
+	{ GET, "/api/v1/users/{user_id}", api_users_get, WHO_ADMIN, "users:read",
 	    0 },
-	{ PUT, "/api/v1/users/{id}", api_users_update, WHO_ADMIN,
+	{ PUT, "/api/v1/users/{user_id}", api_users_update, WHO_ADMIN,
 	    "users:update", 0 },
-	{ DELETE, "/api/v1/users/{id}", api_users_delete, WHO_ADMIN,
+	{ DELETE, "/api/v1/users/{user_id}", api_users_delete, WHO_ADMIN,
 	    "users:delete", 0 },
-	{ GET, "/api/v1/users/{id}/roles", api_users_roles, WHO_ADMIN,
+	{ GET, "/api/v1/users/{user_id}/roles", api_users_roles, WHO_ADMIN,
 	    "users:read", 0 },
-	{ POST, "/api/v1/users/{id}/roles/{id}", api_users_role_add,
+	{ POST, "/api/v1/users/{user_id}/roles/{role_id}", api_users_role_add,
 	    WHO_ADMIN, "roles:update", 0 },
-	{ DELETE, "/api/v1/users/{id}/roles/{id}", api_users_role_remove,
+	{ DELETE, "/api/v1/users/{user_id}/roles/{role_id}", api_users_role_remove,
 	    WHO_ADMIN, "roles:update", 0 },
-	{ GET, "/api/v1/users/{id}/login-history", api_users_logins,
+	{ GET, "/api/v1/users/{user_id}/login-history", api_users_logins,
 	    WHO_ADMIN, "users:read", 0 },
-	{ POST, "/api/v1/users/{id}/unlock", api_users_unlock, WHO_ADMIN,
+	{ POST, "/api/v1/users/{user_id}/unlock", api_users_unlock, WHO_ADMIN,
 	    "users:update", 0 },
 
 	{ GET, "/api/v1/companies", api_companies_list, WHO_USER, NULL, 0 },
 	{ POST, "/api/v1/companies", api_companies_create, WHO_ADMIN, NULL,
 	    0 },
-	{ GET, "/api/v1/companies/{id}", api_companies_get, WHO_USER, NULL,
+	{ GET, "/api/v1/companies/{company_id}", api_companies_get, WHO_USER, NULL,
 	    0 },
-	{ PUT, "/api/v1/companies/{id}", api_companies_update, WHO_ADMIN,
+	{ PUT, "/api/v1/companies/{company_id}", api_companies_update, WHO_ADMIN,
 	    NULL, 0 },
-	{ DELETE, "/api/v1/companies/{id}", api_companies_delete, WHO_ADMIN,
+	{ DELETE, "/api/v1/companies/{company_id}", api_companies_delete, WHO_ADMIN,
 	    NULL, 0 },
 	{ GET, "/api/v1/audit", api_audit_list, WHO_ADMIN, "audit:read", 0 },
 	{ POST, "/api/v1/authz/check", api_authz_check, WHO_USER, NULL,
@@ -141,55 +141,55 @@ static const struct route http_routes[] = {
 	{ GET, "/api/v1/roles", api_roles_list, WHO_USER, NULL, 0 },
 	{ POST, "/api/v1/roles", api_roles_create, WHO_ADMIN, "roles:create",
 	    0 },
-	{ GET, "/api/v1/roles/{id}", api_roles_get, WHO_USER, NULL, 0 },
-	{ PUT, "/api/v1/roles/{id}", api_roles_update, WHO_ADMIN,
+	{ GET, "/api/v1/roles/{role_id}", api_roles_get, WHO_USER, NULL, 0 },
+	{ PUT, "/api/v1/roles/{role_id}", api_roles_update, WHO_ADMIN,
 	    "roles:update", 0 },
-	{ DELETE, "/api/v1/roles/{id}", api_roles_delete, WHO_ADMIN,
+	{ DELETE, "/api/v1/roles/{role_id}", api_roles_delete, WHO_ADMIN,
 	    "roles:delete", 0 },
-	{ POST, "/api/v1/roles/{id}/permissions/{id}",
+	{ POST, "/api/v1/roles/{role_id}/permissions/{permission_id}",
 	    api_roles_permission_add, WHO_ADMIN, "roles:update", 0 },
-	{ DELETE, "/api/v1/roles/{id}/permissions/{id}",
+	{ DELETE, "/api/v1/roles/{role_id}/permissions/{permission_id}",
 	    api_roles_permission_remove, WHO_ADMIN, "roles:update", 0 },
 	{ GET, "/api/v1/permissions", api_permissions_list, WHO_USER, NULL,
 	    0 },
 	{ POST, "/api/v1/permissions", api_permissions_create, WHO_ADMIN,
 	    NULL, 0 },
-	{ GET, "/api/v1/permissions/{id}", api_permissions_get, WHO_USER,
+	{ GET, "/api/v1/permissions/{permission_id}", api_permissions_get, WHO_USER,
 	    NULL, 0 },
-	{ PUT, "/api/v1/permissions/{id}", api_permissions_update, WHO_ADMIN,
+	{ PUT, "/api/v1/permissions/{permission_id}", api_permissions_update, WHO_ADMIN,
 	    NULL, 0 },
-	{ DELETE, "/api/v1/permissions/{id}", api_permissions_delete,
+	{ DELETE, "/api/v1/permissions/{permission_id}", api_permissions_delete,
 	    WHO_ADMIN, NULL, 0 },
 	{ GET, "/api/v1/integrations", api_integrations_list, WHO_ADMIN,
 	    "integrations:read", 0 },
 	{ POST, "/api/v1/integrations", api_integrations_create, WHO_ADMIN,
 	    "integrations:create", ROUTE_NOSTORE },
-	{ GET, "/api/v1/integrations/{id}", api_integrations_get, WHO_ADMIN,
+	{ GET, "/api/v1/integrations/{integration_id}", api_integrations_get, WHO_ADMIN,
 	    "integrations:read", 0 },
-	{ PUT, "/api/v1/integrations/{id}", api_integrations_update,
+	{ PUT, "/api/v1/integrations/{integration_id}", api_integrations_update,
 	    WHO_ADMIN, "integrations:update", 0 },
-	{ DELETE, "/api/v1/integrations/{id}", api_integrations_delete,
+	{ DELETE, "/api/v1/integrations/{integration_id}", api_integrations_delete,
 	    WHO_ADMIN, "integrations:delete", 0 },
-	{ POST, "/api/v1/integrations/{id}/regenerate-secret",
+	{ POST, "/api/v1/integrations/{integration_id}/regenerate-secret",
 	    api_integrations_regenerate_secret, WHO_ADMIN,
 	    "integrations:update", ROUTE_NOSTORE },
-	{ POST, "/api/v1/integrations/{id}/regenerate-key",
+	{ POST, "/api/v1/integrations/{integration_id}/regenerate-key",
 	    api_integrations_regenerate_key, WHO_ADMIN, "integrations:update",
 	    ROUTE_NOSTORE },
-	{ GET, "/api/v1/integrations/{id}/events", api_webhooks_events,
+	{ GET, "/api/v1/integrations/{integration_id}/events", api_webhooks_events,
 	    WHO_ADMIN, "integrations:read", 0 },
-	{ GET, "/api/v1/integrations/{id}/deliveries", api_webhooks_deliveries,
+	{ GET, "/api/v1/integrations/{integration_id}/deliveries", api_webhooks_deliveries,
 	    WHO_ADMIN, "integrations:read", 0 },
 	{ POST, "/api/v1/webhooks/{word}", api_webhooks_receive, WHO_ANYONE,
 	    NULL, 0 },
 	{ GET, "/api/v1/resources", api_resources_list, WHO_USER, NULL, 0 },
 	{ POST, "/api/v1/resources", api_resources_create, WHO_ADMIN, NULL,
 	    0 },
-	{ GET, "/api/v1/resources/{id}", api_resources_get, WHO_USER, NULL,
+	{ GET, "/api/v1/resources/{resource_id}", api_resources_get, WHO_USER, NULL,
 	    0 },
-	{ PUT, "/api/v1/resources/{id}", api_resources_update, WHO_ADMIN,
+	{ PUT, "/api/v1/resources/{resource_id}", api_resources_update, WHO_ADMIN,
 	    NULL, 0 },
-	{ DELETE, "/api/v1/resources/{id}", api_resources_delete, WHO_ADMIN,
+	{ DELETE, "/api/v1/resources/{resource_id}", api_resources_delete, WHO_ADMIN,
 	    NULL, 0 },
 };
 
@@ -477,18 +477,27 @@ http_word_char(int c)
 	    c == '-');
 }
 
+/* A pattern segment {..._id}: an id, named as the OpenAPI document does. */
+static int
+http_id_segment(const char *p, size_t plen)
+{
+	return (plen > 5 && p[0] == '{' && strncmp(p + plen - 4, "_id}",
+	    4) == 0);
+}
+
 /*
  * Matches path against a route pattern.  1 on a match; 0 when not;
- * -1 when it matches but an {id} is malformed (a 422 for the client).
+ * -1 when it matches but an id is malformed (hr_badids says which: a
+ * 422 for the client, once it is known to be allowed the route).
  */
 static int
 http_match(const char *pattern, const char *path, struct http_req *hr)
 {
 	const char	*p = pattern, *s = path, *pe, *se;
 	size_t		 plen, slen;
-	int		 badid = 0;
 
 	hr->hr_nids = 0;
+	hr->hr_badids = 0;
 	for (;;) {
 		if (*p != '/' || *s != '/')
 			return (0);
@@ -498,7 +507,7 @@ http_match(const char *pattern, const char *path, struct http_req *hr)
 		se = s + strcspn(s, "/");
 		plen = pe - p;
 		slen = se - s;
-		if (plen == 4 && strncmp(p, "{id}", 4) == 0) {
+		if (http_id_segment(p, plen)) {
 			if (hr->hr_nids >= HTTP_MAX_IDS)
 				return (0);
 			if (http_parse_id(s, slen, &hr->hr_id[hr->hr_nids]) ==
@@ -506,8 +515,11 @@ http_match(const char *pattern, const char *path, struct http_req *hr)
 				if (slen == 0 || slen > 64 || memchr(s, '%',
 				    slen) != NULL)
 					return (0);
-				badid = 1;
+				hr->hr_badids |= 1U << hr->hr_nids;
 			}
+			/* The name without its braces, for the 422's loc. */
+			hr->hr_idname[hr->hr_nids] = p + 1;
+			hr->hr_idnamelen[hr->hr_nids] = (int)plen - 2;
 			hr->hr_nids++;
 		} else if (plen == 6 && strncmp(p, "{word}", 6) == 0) {
 			size_t	 i;
@@ -524,23 +536,26 @@ http_match(const char *pattern, const char *path, struct http_req *hr)
 		p = pe;
 		s = se;
 		if (*p == '\0' && *s == '\0')
-			return (badid ? -1 : 1);
+			return (hr->hr_badids ? -1 : 1);
 		if (*p == '\0' || *s == '\0')
 			return (0);
 	}
 }
 
 /*
- * Finds the route; *status is 404 or 405 (or 422 for a malformed id)
- * when none is returned.
+ * Finds the route; *status is 404 or 405 when none is returned.  A route
+ * whose path has a malformed id is returned when no other matches, with
+ * hr_badids set: FastAPI checks the caller before the path's values, so
+ * a client without a token hears 401 there, not 422 (http_run()).
  */
 static const struct route *
 http_route(struct http_req *hr, int *status)
 {
 	/* Each pattern's text before its first {: no match without it. */
 	static size_t	 literal[sizeof(http_routes) / sizeof(http_routes[0])];
+	const struct route *badid = NULL;
 	size_t		 i;
-	int		 m, path_seen = 0, badid = 0;
+	int		 m, path_seen = 0;
 
 	for (i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++) {
 		if (literal[i] == 0)
@@ -554,14 +569,46 @@ http_route(struct http_req *hr, int *status)
 		path_seen = 1;
 		if (http_routes[i].rt_method != hr->hr_method)
 			continue;
-		if (m == -1) {
-			badid = 1;
-			continue;
-		}
-		return (&http_routes[i]);
+		if (m == 1)
+			return (&http_routes[i]);
+		if (badid == NULL)
+			badid = &http_routes[i];
 	}
-	*status = badid ? 422 : path_seen ? 405 : 404;
+	if (badid != NULL) {
+		/* Its ids again: later patterns overwrote them. */
+		(void)http_match(badid->rt_path, hr->hr_path, hr);
+		return (badid);
+	}
+	*status = path_seen ? 405 : 404;
 	return (NULL);
+}
+
+/*
+ * Runs the route's handler for a caller allowed to use it, or answers
+ * 422 for the malformed ids of its path, each at its name.
+ */
+void
+http_run(struct http_req *hr)
+{
+	json_t	*errs;
+	int	 i;
+
+	if (hr->hr_badids == 0) {
+		hr->hr_route->rt_handler(hr);
+		return;
+	}
+	if ((errs = json_array()) == NULL) {
+		http_unavailable(hr);
+		return;
+	}
+	for (i = 0; i < hr->hr_nids; i++)
+		if (hr->hr_badids & (1U << i))
+			json_array_append_new(errs, json_pack(
+			    "{s:s,s:[s,s#],s:s}", "type", "int_parsing",
+			    "loc", "path", hr->hr_idname[i],
+			    (int)hr->hr_idnamelen[i], "msg",
+			    "Input should be a valid integer"));
+	http_validation(hr, errs);
 }
 
 /* OPTIONS: the methods of the path, and CORS preflight answers. */
@@ -733,7 +780,7 @@ http_apikey_done(struct http_req *hr, int64_t integration, int64_t company,
 	}
 	hr->hr_user.au_cid = company;
 	hr->hr_authed = 1;
-	hr->hr_route->rt_handler(hr);
+	http_run(hr);
 }
 
 /* Within its rate limit: authenticate if the route needs a caller. */
@@ -746,7 +793,7 @@ http_route_allowed(struct http_req *hr)
 	if (hr->hr_route->rt_who != WHO_ANYONE)
 		auth_request(hr);
 	else
-		hr->hr_route->rt_handler(hr);
+		http_run(hr);
 }
 
 static void	 http_dispatch_route(struct http_req *);
@@ -825,12 +872,6 @@ http_dispatch_route(struct http_req *hr)
 	int	 status = hr->hr_nomatch;
 
 	if (hr->hr_route == NULL) {
-		if (status == 422) {
-			http_reply(hr, 422, json_pack("{s:[{s:s,s:[s,s],s:s}]}",
-			    "detail", "type", "int_parsing", "loc", "path",
-			    "id", "msg", "Input should be a valid integer"));
-			return;
-		}
 		http_error(hr, status, status == 404 ? "Not Found" :
 		    "Method Not Allowed");
 		return;

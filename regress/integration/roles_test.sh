@@ -296,7 +296,7 @@ roles_crud_body()
 	expect 404 GET "/api/v1/roles/$NOID" "$TA"
 	detail "Role not found"
 	expect 422 GET /api/v1/roles/abc "$TA"
-	invalid int_parsing path id
+	invalid int_parsing path role_id
 
 	# The list: the company's own roles, with or without permissions.
 	expect 200 GET /api/v1/roles/ "$TA"

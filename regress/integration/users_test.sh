@@ -479,6 +479,45 @@ get_cleanup()
 	authd_cleanup
 }
 
+atf_test_case path_ids cleanup
+path_ids_head()
+{
+	atf_set descr "a malformed id in a path: the caller is checked first" \
+	    "(401, 403), then a 422 names each bad id as the OpenAPI" \
+	    "document does"
+}
+path_ids_body()
+{
+	fixture
+	expect 401 GET /api/v1/users/abc ""
+	detail_is "Not authenticated"
+	expect 401 DELETE /api/v1/users/me/sessions/abc ""
+	expect 403 GET /api/v1/users/abc "$AUSR_T"
+	detail_is "The user doesn't have enough privileges"
+	expect 403 PUT /api/v1/permissions/abc "$AUSR_T" '{"name": "x"}'
+	expect 422 GET /api/v1/users/abc "$AADM_T"
+	json_check http.body 'j == {"detail": [{"type": "int_parsing",
+	    "loc": ["path", "user_id"],
+	    "msg": "Input should be a valid integer"}]}'
+	expect 422 POST /api/v1/users/abc/roles/1.5 "$AADM_T"
+	json_check http.body '[e["loc"] for e in j["detail"]] ==
+	    [["path", "user_id"], ["path", "role_id"]]'
+	expect 422 DELETE "/api/v1/users/$AUSR_ID/roles/-1" "$AADM_T"
+	json_check http.body '[e["loc"] for e in j["detail"]] ==
+	    [["path", "role_id"]]'
+	expect 422 DELETE /api/v1/users/me/sessions/0 "$AUSR_T"
+	json_check http.body 'j["detail"][0]["loc"] == ["path", "session_id"]'
+	expect 422 GET /api/v1/integrations/x/events "$AADM_T"
+	json_check http.body 'j["detail"][0]["loc"] ==
+	    ["path", "integration_id"]'
+	# The same path with a good id is routed as before.
+	expect 200 GET "/api/v1/users/$AUSR_ID/roles" "$AADM_T"
+}
+path_ids_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case update cleanup
 update_head()
 {
@@ -1030,6 +1069,7 @@ atf_init_test_cases()
 	atf_add_test_case create_isolation
 	atf_add_test_case list
 	atf_add_test_case get
+	atf_add_test_case path_ids
 	atf_add_test_case update
 	atf_add_test_case update_privileges
 	atf_add_test_case me
