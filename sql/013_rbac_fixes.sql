@@ -1,4 +1,4 @@
--- A defect of the role writes of 005_roles.sql.
+-- Two defects of the role writes of 005_roles.sql.
 --
 -- 1. A deadlock between concurrent parent edits of one company.
 --    authd_role_update locked its role FOR UPDATE, then its UPDATE took
@@ -14,6 +14,14 @@
 --    the trigger no longer takes the lock for it: a write that keeps its
 --    role's parent (a rename, say) never waits for the advisory lock
 --    while holding a row lock.
+--
+-- 2. An escalation through is_default.  A user holding roles:update (not
+--    a superuser) could make the company's "admin" role default, and
+--    every user created afterwards got it, although that user may not
+--    assign the role, nor make another role inherit it.  Making a role
+--    default now needs the same as assigning it: a superuser, or a
+--    caller holding every permission the role grants, inherited ones
+--    included.
 
 -- The lock that serialises the parent edits of a company.  The trigger
 -- below takes it too, under the same key.
@@ -51,6 +59,24 @@ BEGIN
 END;
 $$;
 
+-- Whether the caller may make a role default, so that every new user of
+-- the company gets it: a superuser may; anyone else only if it may grant
+-- every permission the role would grant, its own (p_role, NULL for a
+-- role being created) and those of its parent chain (from p_parent, the
+-- parent it will have).
+CREATE FUNCTION authd_rbac_may_default(p_mode text, p_actor bigint,
+    p_role bigint, p_parent bigint) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+	SELECT p_mode IN ('root', 'admin') OR NOT EXISTS (
+	    SELECT 1 FROM (
+		SELECT rp.permission_id FROM role_permissions rp
+		WHERE rp.role_id = p_role
+		UNION
+		SELECT e.permission_id
+		FROM authd_role_effective_permissions(p_parent) e) g
+	    WHERE NOT authd_rbac_may_grant(p_mode, p_actor, g.permission_id))
+$$;
+
 CREATE OR REPLACE FUNCTION authd_role_create(p_actor bigint, p_cid bigint,
     p_mode text, p_ip inet, p_id bigint, p_id2 bigint, p_body jsonb)
 RETURNS TABLE (a_status integer, a_body text)
@@ -79,6 +105,12 @@ BEGIN
 			    'The user doesn''t have enough privileges');
 			RETURN;
 		END IF;
+	END IF;
+	IF coalesce((p_body->>'is_default')::boolean, false) AND
+	    NOT authd_rbac_may_default(p_mode, p_actor, NULL, v_parent) THEN
+		RETURN QUERY SELECT 403, authd_api_error(
+		    'The user doesn''t have enough privileges');
+		RETURN;
 	END IF;
 	INSERT INTO roles (company_id, name, description, is_default,
 	    parent_id)
@@ -144,6 +176,13 @@ BEGIN
 			    'The user doesn''t have enough privileges');
 			RETURN;
 		END IF;
+	END IF;
+	IF NOT r.is_default AND
+	    coalesce((p_body->>'is_default')::boolean, false) AND
+	    NOT authd_rbac_may_default(p_mode, p_actor, r.id, v_parent) THEN
+		RETURN QUERY SELECT 403, authd_api_error(
+		    'The user doesn''t have enough privileges');
+		RETURN;
 	END IF;
 	UPDATE roles SET
 	    name = coalesce(p_body->>'name', name),

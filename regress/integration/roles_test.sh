@@ -751,6 +751,82 @@ grants_cleanup()
 	authd_cleanup
 }
 
+atf_test_case default_roles cleanup
+default_roles_head()
+{
+	atf_set descr "a roles:update holder makes a role default only if it" \
+	    "holds every permission the role grants, inherited ones included"
+}
+default_roles_body()
+{
+	local admin_role user_role held deep tm muid
+	start
+	tenants
+	mk_role "$A" "mgr-$TAG" roles:update roles:create users:create \
+	    users:read
+	mk_user "$A" "rl-m-$TAG" false "mgr-$TAG"
+	muid=$UID_
+	login "rl-m-$TAG"
+	tm=$TOKEN
+	sql "SELECT id FROM roles WHERE company_id = $A AND name = 'admin'"
+	admin_role=$SQL
+	sql "SELECT id FROM roles WHERE company_id = $A AND name = 'user'"
+	user_role=$SQL
+	mk_role "$A" "held-$TAG" users:read users:create
+	held=$RID
+	# No permission of its own, all of admin's through its parent.
+	mk_role "$A" "deep-$TAG"
+	deep=$RID
+	sql "UPDATE roles SET parent_id = $admin_role WHERE id = $deep"
+
+	# Refused: the admin role, and a role that inherits it (on create,
+	# such a parent is refused anyway); nothing changes and nothing is
+	# recorded.
+	expect 403 PUT "/api/v1/roles/$admin_role" "$tm" '{"is_default": true}'
+	detail "The user doesn't have enough privileges"
+	expect 403 PUT "/api/v1/roles/$deep" "$tm" \
+	    "{\"is_default\": true, \"name\": \"deep2-$TAG\"}"
+	detail "The user doesn't have enough privileges"
+	sql_expect "f|f|deep-$TAG" "SELECT a.is_default, d.is_default, d.name \
+	    FROM roles a, roles d WHERE a.id = $admin_role AND d.id = $deep"
+	sql_expect 0 "SELECT count(*) FROM audit_log \
+	    WHERE action = 'role.update' AND actor_user_id = $muid"
+	# So a user created now gets the default roles only.
+	expect 200 POST /api/v1/users/ "$tm" \
+	    "{\"email\": \"rl-n-$TAG@example.com\", \
+	    \"username\": \"rl-n-$TAG\", \"password\": \"Xy7!pass-$TAG\"}"
+	sql_expect "user" "SELECT string_agg(r.name, ',') FROM user_roles ur \
+	    JOIN users u ON u.id = ur.user_id JOIN roles r ON r.id = ur.role_id \
+	    WHERE u.username = 'rl-n-$TAG'"
+
+	# Allowed: a role whose permissions it holds, on update and create;
+	# a role already default stays so whatever it grants.
+	expect 200 PUT "/api/v1/roles/$held" "$tm" '{"is_default": true}'
+	json_check http.body 'j["is_default"] is True'
+	audited role.update role "$held" "$muid" "$A"
+	expect 200 POST /api/v1/roles "$tm" \
+	    "{\"name\": \"d-$TAG\", \"is_default\": true, \
+	    \"parent_id\": $held}"
+	json_check http.body "j[\"is_default\"] is True and
+	    j[\"parent_id\"] == $held"
+	expect 200 PUT "/api/v1/roles/$user_role" "$tm" \
+	    '{"is_default": true, "description": "Everyone"}'
+	# Leaving admin's chain in the same request: judged on the result.
+	expect 200 PUT "/api/v1/roles/$deep" "$tm" \
+	    '{"is_default": true, "parent_id": null}'
+	json_check http.body 'j["is_default"] is True and
+	    j["parent_id"] is None'
+
+	# A company admin may make any role of its company default.
+	expect 200 PUT "/api/v1/roles/$admin_role" "$TA" '{"is_default": true}'
+	json_check http.body 'j["is_default"] is True'
+	audited role.update role "$admin_role" "$A_ADMIN" "$A"
+}
+default_roles_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case root_admin cleanup
 root_admin_head()
 {
@@ -1181,6 +1257,7 @@ atf_init_test_cases()
 	atf_add_test_case roles_deadlock
 	atf_add_test_case roles_inheritance
 	atf_add_test_case grants
+	atf_add_test_case default_roles
 	atf_add_test_case root_admin
 	atf_add_test_case isolation
 	atf_add_test_case resources
