@@ -795,9 +795,9 @@ default_roles_body()
 	expect 200 POST /api/v1/users/ "$tm" \
 	    "{\"email\": \"rl-n-$TAG@example.com\", \
 	    \"username\": \"rl-n-$TAG\", \"password\": \"Xy7!pass-$TAG\"}"
-	sql_expect "user" "SELECT string_agg(r.name, ',') FROM user_roles ur \
-	    JOIN users u ON u.id = ur.user_id JOIN roles r ON r.id = ur.role_id \
-	    WHERE u.username = 'rl-n-$TAG'"
+	sql_expect "user" "SELECT string_agg(r.name, ',') \
+	    FROM user_roles ur JOIN users u ON u.id = ur.user_id \
+	    JOIN roles r ON r.id = ur.role_id WHERE u.username = 'rl-n-$TAG'"
 
 	# Allowed: a role whose permissions it holds, on update and create;
 	# a role already default stays so whatever it grants.
@@ -1110,6 +1110,85 @@ resources_cleanup()
 	authd_cleanup
 }
 
+atf_test_case root_reads cleanup
+root_reads_head()
+{
+	atf_set descr "a root admin reads the global and the root company's" \
+	    "permissions and resource types, and writes any company's by id"
+}
+root_reads_body()
+{
+	local tb pb troot proot n
+	start
+	tenants
+	expect 200 POST /api/v1/resources "$TB" "{\"name\": \"rb-$TAG\"}"
+	jget tb http.body 'j["id"]'
+	expect 200 POST /api/v1/permissions "$TB" \
+	    "{\"resource_type_id\": $tb, \"action\": \"read\"}"
+	jget pb http.body 'j["id"]'
+	expect 200 POST /api/v1/resources "$ROOT" "{\"name\": \"rr-$TAG\"}"
+	json_check http.body "j[\"company_id\"] == $ROOT_CID"
+	jget troot http.body 'j["id"]'
+	expect 200 POST /api/v1/permissions "$ROOT" \
+	    "{\"resource_type_id\": $troot, \"action\": \"read\"}"
+	jget proot http.body 'j["id"]'
+
+	# The lists: global and the root company's, counted so.
+	expect 200 GET "/api/v1/permissions?limit=1000" "$ROOT"
+	json_check http.body "all(p[\"company_id\"] in (None, $ROOT_CID)
+	    for p in j) and $proot in [p[\"id\"] for p in j] and
+	    \"users:read\" in [p[\"name\"] for p in j]"
+	sql "SELECT count(*) FROM permissions \
+	    WHERE company_id IS NULL OR company_id = $ROOT_CID"
+	n=$SQL
+	grep -qi "^x-total-count: $n" http.headers ||
+	    atf_fail "X-Total-Count is not $n: $(cat http.headers)"
+	expect 200 GET "/api/v1/resources?limit=1000" "$ROOT"
+	json_check http.body "all(t[\"company_id\"] in (None, $ROOT_CID)
+	    for t in j) and $troot in [t[\"id\"] for t in j] and
+	    \"users\" in [t[\"name\"] for t in j]"
+	sql "SELECT count(*) FROM resource_types \
+	    WHERE company_id IS NULL OR company_id = $ROOT_CID"
+	n=$SQL
+	grep -qi "^x-total-count: $n" http.headers ||
+	    atf_fail "X-Total-Count is not $n: $(cat http.headers)"
+	# Another company's, when the root admin names it.
+	expect 200 GET "/api/v1/permissions?company_id=$B&limit=1000" "$ROOT"
+	json_check http.body "all(p[\"company_id\"] in (None, $B)
+	    for p in j) and $pb in [p[\"id\"] for p in j]"
+	expect 200 GET "/api/v1/resources?company_id=$B&limit=1000" "$ROOT"
+	json_check http.body "all(t[\"company_id\"] in (None, $B)
+	    for t in j) and $tb in [t[\"id\"] for t in j]"
+
+	# By id: another company's is missing, like for everyone.
+	expect 200 GET "/api/v1/permissions/$proot" "$ROOT"
+	expect 200 GET "/api/v1/resources/$troot" "$ROOT"
+	same_as_missing GET "/api/v1/permissions/$pb" \
+	    "/api/v1/permissions/$NOID" "$ROOT"
+	detail "Permission not found"
+	same_as_missing GET "/api/v1/resources/$tb" \
+	    "/api/v1/resources/$NOID" "$ROOT"
+	detail "Resource type not found"
+
+	# The writes of a root admin still reach every company's.
+	expect 200 PUT "/api/v1/permissions/$pb" "$ROOT" \
+	    '{"description": "by root"}'
+	json_check http.body "j[\"description\"] == \"by root\" and
+	    j[\"company_id\"] == $B"
+	audited permission.update permission "$pb" "$ROOT_UID" "$B"
+	expect 200 PUT "/api/v1/resources/$tb" "$ROOT" \
+	    '{"description": "by root"}'
+	json_check http.body "j[\"company_id\"] == $B"
+	expect 200 DELETE "/api/v1/permissions/$pb" "$ROOT"
+	expect 200 DELETE "/api/v1/resources/$tb" "$ROOT"
+	audited resource_type.delete resource_type "$tb" "$ROOT_UID" "$B"
+	sql_expect 0 "SELECT count(*) FROM permissions WHERE id = $pb"
+}
+root_reads_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case permissions cleanup
 permissions_head()
 {
@@ -1262,4 +1341,5 @@ atf_init_test_cases()
 	atf_add_test_case isolation
 	atf_add_test_case resources
 	atf_add_test_case permissions
+	atf_add_test_case root_reads
 }
