@@ -16,9 +16,13 @@
 #include "authd.h"
 #include "log.h"
 
-/* $1 company or NULL (root admin: every row), $2 limit, $3 offset. */
+/*
+ * The rows a read sees: the global ones and those of company $1, for a
+ * root admin too (it names another company with ?company_id in a list).
+ * $2 limit, $3 offset.
+ */
 #define PERMISSIONS_WHERE \
-	"($1::bigint IS NULL OR p.company_id IS NULL OR p.company_id = $1)"
+	"(p.company_id IS NULL OR p.company_id = $1)"
 #define PERMISSIONS_LIST_SQL \
 	"SELECT (SELECT count(*) FROM permissions p WHERE " \
 	PERMISSIONS_WHERE "), " \
@@ -26,7 +30,7 @@
 	"  SELECT p.id, authd_permission_json(p) AS j FROM permissions p " \
 	"  WHERE " PERMISSIONS_WHERE \
 	"  ORDER BY p.id LIMIT $2 OFFSET $3) x), '[]'::jsonb)::text"
-/* $1 company or NULL, $2 permission. */
+/* $1 company, $2 permission. */
 #define PERMISSION_GET_SQL \
 	"SELECT authd_permission_json(p)::text FROM permissions p " \
 	"WHERE p.id = $2 AND " PERMISSIONS_WHERE
@@ -89,11 +93,13 @@ api_permissions_list(struct http_req *hr)
 
 	if (api_roles_scope(hr, cid, sizeof(cid)) == -1)
 		return;
+	if (cid[0] == '\0')
+		snprintf(cid, sizeof(cid), "%" PRId64, hr->hr_user.au_cid);
 	if (http_paging(hr, &nskip, &nlimit) == -1)
 		return;
 	snprintf(skip, sizeof(skip), "%" PRId64, nskip);
 	snprintf(limit, sizeof(limit), "%" PRId64, nlimit);
-	params[0] = cid[0] != '\0' ? cid : NULL;
+	params[0] = cid;
 	params[1] = limit;
 	params[2] = skip;
 	if (db_query(PERMISSIONS_LIST_SQL, 3, params, http_list_done,
@@ -109,7 +115,7 @@ api_permissions_get(struct http_req *hr)
 
 	snprintf(id, sizeof(id), "%" PRId64, hr->hr_id[0]);
 	snprintf(cid, sizeof(cid), "%" PRId64, hr->hr_user.au_cid);
-	params[0] = api_roles_is_root(&hr->hr_user) ? NULL : cid;
+	params[0] = cid;
 	params[1] = id;
 	hr->hr_notfound = "Permission not found";
 	if (db_query(PERMISSION_GET_SQL, 2, params, http_object_done,

@@ -15,9 +15,13 @@
 #include "authd.h"
 #include "log.h"
 
-/* $1 company or NULL (root admin: every row), $2 limit, $3 offset. */
+/*
+ * The rows a read sees: the global ones and those of company $1, for a
+ * root admin too (it names another company with ?company_id in a list).
+ * $2 limit, $3 offset.
+ */
 #define RESOURCES_WHERE \
-	"($1::bigint IS NULL OR t.company_id IS NULL OR t.company_id = $1)"
+	"(t.company_id IS NULL OR t.company_id = $1)"
 #define RESOURCES_LIST_SQL \
 	"SELECT (SELECT count(*) FROM resource_types t WHERE " \
 	RESOURCES_WHERE "), " \
@@ -25,7 +29,7 @@
 	"  SELECT t.id, authd_resource_json(t) AS j FROM resource_types t " \
 	"  WHERE " RESOURCES_WHERE \
 	"  ORDER BY t.id LIMIT $2 OFFSET $3) x), '[]'::jsonb)::text"
-/* $1 company or NULL, $2 resource type. */
+/* $1 company, $2 resource type. */
 #define RESOURCE_GET_SQL \
 	"SELECT authd_resource_json(t)::text FROM resource_types t " \
 	"WHERE t.id = $2 AND " RESOURCES_WHERE
@@ -80,11 +84,13 @@ api_resources_list(struct http_req *hr)
 
 	if (api_roles_scope(hr, cid, sizeof(cid)) == -1)
 		return;
+	if (cid[0] == '\0')
+		snprintf(cid, sizeof(cid), "%" PRId64, hr->hr_user.au_cid);
 	if (http_paging(hr, &nskip, &nlimit) == -1)
 		return;
 	snprintf(skip, sizeof(skip), "%" PRId64, nskip);
 	snprintf(limit, sizeof(limit), "%" PRId64, nlimit);
-	params[0] = cid[0] != '\0' ? cid : NULL;
+	params[0] = cid;
 	params[1] = limit;
 	params[2] = skip;
 	if (db_query(RESOURCES_LIST_SQL, 3, params, http_list_done, hr) == -1)
@@ -99,7 +105,7 @@ api_resources_get(struct http_req *hr)
 
 	snprintf(id, sizeof(id), "%" PRId64, hr->hr_id[0]);
 	snprintf(cid, sizeof(cid), "%" PRId64, hr->hr_user.au_cid);
-	params[0] = api_roles_is_root(&hr->hr_user) ? NULL : cid;
+	params[0] = cid;
 	params[1] = id;
 	hr->hr_notfound = "Resource type not found";
 	if (db_query(RESOURCE_GET_SQL, 2, params, http_object_done, hr) == -1)

@@ -1198,18 +1198,28 @@ http_body_fields(struct http_req *hr)
 }
 
 /*
- * A failed query: an outage is a 503; anything else is a fault of ours,
- * logged under the request id and answered without any of its text.
+ * A failed query: an outage is a 503; so is a transaction that
+ * PostgreSQL rolled back to break a deadlock (40P01) or a serialization
+ * failure (40001): the request did nothing and may be sent again.
+ * Anything else is a fault of ours.  Each is logged under the request id
+ * and answered without any of its text.
  */
 void
 http_db_result(struct http_req *hr, PGresult *res)
 {
+	const char	*state;
+
 	if (res == NULL) {
 		http_unavailable(hr);
 		return;
 	}
+	state = db_sqlstate(res);
 	log_warnx("request %s: database error %s: %s", hr->hr_reqid,
-	    db_sqlstate(res), PQresultErrorMessage(res));
+	    state, PQresultErrorMessage(res));
+	if (strcmp(state, "40P01") == 0 || strcmp(state, "40001") == 0) {
+		http_unavailable(hr);
+		return;
+	}
 	http_error(hr, 500, "Internal Server Error");
 }
 

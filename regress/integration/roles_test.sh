@@ -468,6 +468,141 @@ roles_cycle_cleanup()
 	authd_cleanup
 }
 
+atf_test_case roles_cycle_race cleanup
+roles_cycle_race_head()
+{
+	atf_set descr "concurrent parent edits that would close a loop" \
+	    "answer 200 or 422, never 500, and store no loop"
+}
+roles_cycle_race_body()
+{
+	local rings
+	start
+	tenants
+	# Company A: 20 pairs and 10 rings of three roles, without parents;
+	# rings holds each group's ids, comma-separated, groups by spaces.
+	sql "WITH s AS (SELECT grp, k FROM generate_series(1, 30) grp, \
+	    generate_series(1, 3) k WHERE k < 3 OR grp > 20), \
+	    n AS (INSERT INTO roles (company_id, name) \
+	    SELECT $A, 'race-$TAG-' || grp || '-' || k FROM s \
+	    RETURNING id, name) \
+	    SELECT string_agg(ids, ' ') FROM (SELECT string_agg(n.id::text, \
+	    ',' ORDER BY n.id) AS ids FROM n \
+	    GROUP BY split_part(n.name, '-', 3)) x"
+	rings=$SQL
+	[ -n "$rings" ] || atf_fail "no roles made"
+
+	# Each role of a group is put under the next one, all at once: the
+	# last edit to commit would close the loop.
+	python3 - "$AUTHD_URL" "$TA" "$rings" >race.out 2>&1 <<'EOF2' ||
+import http.client, sys, threading, urllib.parse
+url, token, groups = sys.argv[1], sys.argv[2], sys.argv[3].split()
+u = urllib.parse.urlparse(url)
+bad = 0
+for g in groups:
+    ids = g.split(",")
+    n = len(ids)
+    barrier = threading.Barrier(n)
+    got = [None] * n
+    def put(i):
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        body = '{"parent_id": %s}' % ids[(i + 1) % n]
+        barrier.wait()
+        c.request("PUT", "/api/v1/roles/%s" % ids[i], body,
+            {"Authorization": "Bearer " + token,
+            "Content-Type": "application/json"})
+        r = c.getresponse()
+        got[i] = (r.status, r.read().decode())
+        c.close()
+    ts = [threading.Thread(target=put, args=(i,)) for i in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    codes = sorted(s for s, _ in got)
+    if codes != [200] * (n - 1) + [422]:
+        bad += 1
+        print("roles %s: %s" % (g, "; ".join("%d %s" % (s, b[:100])
+            for s, b in got)))
+sys.exit(1 if bad else 0)
+EOF2
+	    atf_fail "$(oneline "not one 422 and the rest 200 in each" \
+	    "group: $(head -c 1500 race.out)")"
+	# No role is its own ancestor.
+	sql_expect 0 "WITH RECURSIVE up(start, id, depth) AS ( \
+	    SELECT id, parent_id, 1 FROM roles \
+	    WHERE company_id = $A AND parent_id IS NOT NULL UNION \
+	    SELECT up.start, r.parent_id, up.depth + 1 FROM roles r \
+	    JOIN up ON r.id = up.id \
+	    WHERE r.parent_id IS NOT NULL AND up.depth < 10) \
+	    SELECT count(*) FROM up WHERE id = start"
+	# Each group's loser kept no parent.
+	sql_expect 30 "SELECT count(*) FROM roles WHERE company_id = $A \
+	    AND name LIKE 'race-$TAG-%' AND parent_id IS NULL"
+}
+roles_cycle_race_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case roles_deadlock cleanup
+roles_deadlock_head()
+{
+	atf_set descr "a write that PostgreSQL rolls back to break a deadlock" \
+	    "answers 503 with Retry-After, not 500"
+}
+# locked: the session of roles_deadlock_body holds its first row lock.
+locked()
+{
+	[ "$("$PG_BINDIR/psql" "$AUTHD_DATABASE" -XAtq -c "SELECT count(*) \
+	    FROM pg_locks WHERE locktype = 'advisory' AND classid = 4242 \
+	    AND objid = 1 AND granted")" = 1 ]
+}
+roles_deadlock_body()
+{
+	local r1 r2 st
+	start
+	tenants
+	mk_role "$A" "dl1-$TAG"
+	r1=$RID
+	mk_role "$A" "dl2-$TAG"
+	r2=$RID
+	# Another session holds role 2, waits until the request holds role 1
+	# and waits for role 2 behind it, then asks for role 1.  The request
+	# waited first, so its deadlock check runs first and rolls it back.
+	"$PG_BINDIR/psql" "$AUTHD_DATABASE" -XAtq -v ON_ERROR_STOP=1 \
+	    -c "SET deadlock_timeout = '60s'" -c "DO \$\$ BEGIN \
+	    PERFORM 1 FROM roles WHERE id = $r2 FOR UPDATE; \
+	    PERFORM pg_advisory_xact_lock(4242, 1); \
+	    FOR i IN 1 .. 300 LOOP \
+		EXIT WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE NOT l.granted \
+		    AND pg_backend_pid() = ANY (pg_blocking_pids(l.pid))); \
+		PERFORM pg_sleep(0.1); \
+	    END LOOP; \
+	    PERFORM 1 FROM roles WHERE id = $r1 FOR UPDATE; END \$\$" \
+	    >locker.out 2>&1 &
+	echo $! >locker.pid
+	wait_until 20 locked || atf_fail "the other session took no lock"
+	expect 503 PUT "/api/v1/roles/$r1" "$TA" "{\"parent_id\": $r2}"
+	detail "Service temporarily unavailable"
+	grep -qi '^retry-after: [0-9]' http.headers ||
+	    atf_fail "no Retry-After: $(cat http.headers)"
+	wait "$(cat locker.pid)"
+	st=$?
+	rm -f locker.pid
+	[ "$st" = 0 ] || atf_fail "$(oneline "the other session failed:" \
+	    "$(cat locker.out)")"
+	grep -q "database error 40P01" "$AUTHD_LOG" ||
+	    atf_fail "the deadlock was not logged"
+	sql_expect "" "SELECT coalesce(parent_id::text, '') FROM roles \
+	    WHERE id = $r1"
+}
+roles_deadlock_cleanup()
+{
+	[ -f locker.pid ] && kill "$(cat locker.pid)" 2>/dev/null
+	authd_cleanup
+}
+
 atf_test_case roles_inheritance cleanup
 roles_inheritance_head()
 {
@@ -612,6 +747,82 @@ grants_body()
 	    "{\"name\": \"t4-$TAG\", \"parent_id\": $rid}"
 }
 grants_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case default_roles cleanup
+default_roles_head()
+{
+	atf_set descr "a roles:update holder makes a role default only if it" \
+	    "holds every permission the role grants, inherited ones included"
+}
+default_roles_body()
+{
+	local admin_role user_role held deep tm muid
+	start
+	tenants
+	mk_role "$A" "mgr-$TAG" roles:update roles:create users:create \
+	    users:read
+	mk_user "$A" "rl-m-$TAG" false "mgr-$TAG"
+	muid=$UID_
+	login "rl-m-$TAG"
+	tm=$TOKEN
+	sql "SELECT id FROM roles WHERE company_id = $A AND name = 'admin'"
+	admin_role=$SQL
+	sql "SELECT id FROM roles WHERE company_id = $A AND name = 'user'"
+	user_role=$SQL
+	mk_role "$A" "held-$TAG" users:read users:create
+	held=$RID
+	# No permission of its own, all of admin's through its parent.
+	mk_role "$A" "deep-$TAG"
+	deep=$RID
+	sql "UPDATE roles SET parent_id = $admin_role WHERE id = $deep"
+
+	# Refused: the admin role, and a role that inherits it (on create,
+	# such a parent is refused anyway); nothing changes and nothing is
+	# recorded.
+	expect 403 PUT "/api/v1/roles/$admin_role" "$tm" '{"is_default": true}'
+	detail "The user doesn't have enough privileges"
+	expect 403 PUT "/api/v1/roles/$deep" "$tm" \
+	    "{\"is_default\": true, \"name\": \"deep2-$TAG\"}"
+	detail "The user doesn't have enough privileges"
+	sql_expect "f|f|deep-$TAG" "SELECT a.is_default, d.is_default, d.name \
+	    FROM roles a, roles d WHERE a.id = $admin_role AND d.id = $deep"
+	sql_expect 0 "SELECT count(*) FROM audit_log \
+	    WHERE action = 'role.update' AND actor_user_id = $muid"
+	# So a user created now gets the default roles only.
+	expect 200 POST /api/v1/users/ "$tm" \
+	    "{\"email\": \"rl-n-$TAG@example.com\", \
+	    \"username\": \"rl-n-$TAG\", \"password\": \"Xy7!pass-$TAG\"}"
+	sql_expect "user" "SELECT string_agg(r.name, ',') \
+	    FROM user_roles ur JOIN users u ON u.id = ur.user_id \
+	    JOIN roles r ON r.id = ur.role_id WHERE u.username = 'rl-n-$TAG'"
+
+	# Allowed: a role whose permissions it holds, on update and create;
+	# a role already default stays so whatever it grants.
+	expect 200 PUT "/api/v1/roles/$held" "$tm" '{"is_default": true}'
+	json_check http.body 'j["is_default"] is True'
+	audited role.update role "$held" "$muid" "$A"
+	expect 200 POST /api/v1/roles "$tm" \
+	    "{\"name\": \"d-$TAG\", \"is_default\": true, \
+	    \"parent_id\": $held}"
+	json_check http.body "j[\"is_default\"] is True and
+	    j[\"parent_id\"] == $held"
+	expect 200 PUT "/api/v1/roles/$user_role" "$tm" \
+	    '{"is_default": true, "description": "Everyone"}'
+	# Leaving admin's chain in the same request: judged on the result.
+	expect 200 PUT "/api/v1/roles/$deep" "$tm" \
+	    '{"is_default": true, "parent_id": null}'
+	json_check http.body 'j["is_default"] is True and
+	    j["parent_id"] is None'
+
+	# A company admin may make any role of its company default.
+	expect 200 PUT "/api/v1/roles/$admin_role" "$TA" '{"is_default": true}'
+	json_check http.body 'j["is_default"] is True'
+	audited role.update role "$admin_role" "$A_ADMIN" "$A"
+}
+default_roles_cleanup()
 {
 	authd_cleanup
 }
@@ -899,6 +1110,85 @@ resources_cleanup()
 	authd_cleanup
 }
 
+atf_test_case root_reads cleanup
+root_reads_head()
+{
+	atf_set descr "a root admin reads the global and the root company's" \
+	    "permissions and resource types, and writes any company's by id"
+}
+root_reads_body()
+{
+	local tb pb troot proot n
+	start
+	tenants
+	expect 200 POST /api/v1/resources "$TB" "{\"name\": \"rb-$TAG\"}"
+	jget tb http.body 'j["id"]'
+	expect 200 POST /api/v1/permissions "$TB" \
+	    "{\"resource_type_id\": $tb, \"action\": \"read\"}"
+	jget pb http.body 'j["id"]'
+	expect 200 POST /api/v1/resources "$ROOT" "{\"name\": \"rr-$TAG\"}"
+	json_check http.body "j[\"company_id\"] == $ROOT_CID"
+	jget troot http.body 'j["id"]'
+	expect 200 POST /api/v1/permissions "$ROOT" \
+	    "{\"resource_type_id\": $troot, \"action\": \"read\"}"
+	jget proot http.body 'j["id"]'
+
+	# The lists: global and the root company's, counted so.
+	expect 200 GET "/api/v1/permissions?limit=1000" "$ROOT"
+	json_check http.body "all(p[\"company_id\"] in (None, $ROOT_CID)
+	    for p in j) and $proot in [p[\"id\"] for p in j] and
+	    \"users:read\" in [p[\"name\"] for p in j]"
+	sql "SELECT count(*) FROM permissions \
+	    WHERE company_id IS NULL OR company_id = $ROOT_CID"
+	n=$SQL
+	grep -qi "^x-total-count: $n" http.headers ||
+	    atf_fail "X-Total-Count is not $n: $(cat http.headers)"
+	expect 200 GET "/api/v1/resources?limit=1000" "$ROOT"
+	json_check http.body "all(t[\"company_id\"] in (None, $ROOT_CID)
+	    for t in j) and $troot in [t[\"id\"] for t in j] and
+	    \"users\" in [t[\"name\"] for t in j]"
+	sql "SELECT count(*) FROM resource_types \
+	    WHERE company_id IS NULL OR company_id = $ROOT_CID"
+	n=$SQL
+	grep -qi "^x-total-count: $n" http.headers ||
+	    atf_fail "X-Total-Count is not $n: $(cat http.headers)"
+	# Another company's, when the root admin names it.
+	expect 200 GET "/api/v1/permissions?company_id=$B&limit=1000" "$ROOT"
+	json_check http.body "all(p[\"company_id\"] in (None, $B)
+	    for p in j) and $pb in [p[\"id\"] for p in j]"
+	expect 200 GET "/api/v1/resources?company_id=$B&limit=1000" "$ROOT"
+	json_check http.body "all(t[\"company_id\"] in (None, $B)
+	    for t in j) and $tb in [t[\"id\"] for t in j]"
+
+	# By id: another company's is missing, like for everyone.
+	expect 200 GET "/api/v1/permissions/$proot" "$ROOT"
+	expect 200 GET "/api/v1/resources/$troot" "$ROOT"
+	same_as_missing GET "/api/v1/permissions/$pb" \
+	    "/api/v1/permissions/$NOID" "$ROOT"
+	detail "Permission not found"
+	same_as_missing GET "/api/v1/resources/$tb" \
+	    "/api/v1/resources/$NOID" "$ROOT"
+	detail "Resource type not found"
+
+	# The writes of a root admin still reach every company's.
+	expect 200 PUT "/api/v1/permissions/$pb" "$ROOT" \
+	    '{"description": "by root"}'
+	json_check http.body "j[\"description\"] == \"by root\" and
+	    j[\"company_id\"] == $B"
+	audited permission.update permission "$pb" "$ROOT_UID" "$B"
+	expect 200 PUT "/api/v1/resources/$tb" "$ROOT" \
+	    '{"description": "by root"}'
+	json_check http.body "j[\"company_id\"] == $B"
+	expect 200 DELETE "/api/v1/permissions/$pb" "$ROOT"
+	expect 200 DELETE "/api/v1/resources/$tb" "$ROOT"
+	audited resource_type.delete resource_type "$tb" "$ROOT_UID" "$B"
+	sql_expect 0 "SELECT count(*) FROM permissions WHERE id = $pb"
+}
+root_reads_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case permissions cleanup
 permissions_head()
 {
@@ -1042,10 +1332,14 @@ atf_init_test_cases()
 	atf_add_test_case roles_crud
 	atf_add_test_case roles_permissions
 	atf_add_test_case roles_cycle
+	atf_add_test_case roles_cycle_race
+	atf_add_test_case roles_deadlock
 	atf_add_test_case roles_inheritance
 	atf_add_test_case grants
+	atf_add_test_case default_roles
 	atf_add_test_case root_admin
 	atf_add_test_case isolation
 	atf_add_test_case resources
 	atf_add_test_case permissions
+	atf_add_test_case root_reads
 }
