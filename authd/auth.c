@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/http.h>
@@ -244,7 +245,7 @@ auth_request(struct http_req *hr)
 	const char	*h;
 
 	h = http_header(hr, "Authorization");
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
 		auth_fail(hr, "Not authenticated");
 		return;
 	}

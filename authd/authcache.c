@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <event2/http.h>
@@ -83,7 +84,7 @@ ac_token_claims(struct http_req *hr, struct token_claims *tc)
 	if (hr->hr_route == NULL || hr->hr_route->rt_who == WHO_ANYONE)
 		return (-1);
 	h = http_header(hr, "Authorization");
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0 ||
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 ||
 	    strlen(h + 7) > TOKEN_MAX_LEN)
 		return (-1);
 	if (tokcache_get(h + 7, time(NULL), worker_conf.c_leeway, tc) == -1 ||

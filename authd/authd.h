@@ -352,6 +352,8 @@ void		 api_openid_configuration(struct http_req *);
 
 /* cors.c */
 void		 cors_headers(struct http_req *, struct evkeyvalq *);
+void		 cors_allow(struct http_req *, unsigned int methods, char *,
+		    size_t);
 void		 cors_preflight(struct http_req *, unsigned int methods);
 
 /* metrics.c */

@@ -76,6 +76,22 @@ cors_methods(unsigned int methods, char *buf, size_t len)
 }
 
 /*
+ * The Allow header of a routed path (RFC 9110 10.2.1), on OPTIONS and
+ * on a 405: its routes' methods, OPTIONS, and HEAD where GET is.
+ * Writes the list to allow as well.
+ */
+void
+cors_allow(struct http_req *hr, unsigned int methods, char *allow,
+    size_t len)
+{
+	methods |= EVHTTP_REQ_OPTIONS;
+	if (methods & EVHTTP_REQ_GET)
+		methods |= EVHTTP_REQ_HEAD;
+	cors_methods(methods, allow, len);
+	http_set_header(hr, "Allow", allow);
+}
+
+/*
  * OPTIONS on a routed path: a preflight from an allowed origin gets the
  * methods and headers it may use; anyone else only the Allow header.
  */
@@ -84,11 +100,7 @@ cors_preflight(struct http_req *hr, unsigned int methods)
 {
 	char	 allow[128];
 
-	methods |= EVHTTP_REQ_OPTIONS;
-	if (methods & EVHTTP_REQ_GET)
-		methods |= EVHTTP_REQ_HEAD;
-	cors_methods(methods, allow, sizeof(allow));
-	http_set_header(hr, "Allow", allow);
+	cors_allow(hr, methods, allow, sizeof(allow));
 	if (cors_origin(hr) != NULL &&
 	    http_header(hr, "Access-Control-Request-Method") != NULL) {
 		http_set_header(hr, "Access-Control-Allow-Methods", allow);

@@ -611,9 +611,9 @@ http_run(struct http_req *hr)
 	http_validation(hr, errs);
 }
 
-/* OPTIONS: the methods of the path, and CORS preflight answers. */
-static void
-http_options(struct http_req *hr)
+/* The methods of the routes of the request's path. */
+static unsigned int
+http_methods(struct http_req *hr)
 {
 	unsigned int	 methods = 0;
 	size_t		 i;
@@ -621,7 +621,16 @@ http_options(struct http_req *hr)
 	for (i = 0; i < sizeof(http_routes) / sizeof(http_routes[0]); i++)
 		if (http_match(http_routes[i].rt_path, hr->hr_path, hr) != 0)
 			methods |= http_routes[i].rt_method;
-	if (methods == 0) {
+	return (methods);
+}
+
+/* OPTIONS: the methods of the path, and CORS preflight answers. */
+static void
+http_options(struct http_req *hr)
+{
+	unsigned int	 methods;
+
+	if ((methods = http_methods(hr)) == 0) {
 		http_error(hr, 404, "Not Found");
 		return;
 	}
@@ -702,6 +711,32 @@ http_trusted(const char *addr)
 }
 
 /*
+ * Every X-Forwarded-For header of the request, joined in order as one
+ * list (RFC 9110 5.3): a client that sends a header of its own ahead of
+ * the proxy's must not be believed for it.  NULL when there is none.
+ */
+static char *
+http_xff(struct evhttp_request *req)
+{
+	struct evkeyvalq	*h = evhttp_request_get_input_headers(req);
+	struct evkeyval		*kv;
+	char			*list = NULL, *more;
+
+	TAILQ_FOREACH(kv, h, next) {
+		if (strcasecmp(kv->key, "X-Forwarded-For") != 0)
+			continue;
+		if (list == NULL)
+			more = strdup(kv->value);
+		else if (asprintf(&more, "%s,%s", list, kv->value) == -1)
+			more = NULL;
+		free(list);
+		if ((list = more) == NULL)
+			return (NULL);
+	}
+	return (list);
+}
+
+/*
  * The client's address.  X-Forwarded-For is believed only from a
  * trusted proxy, and then only up to the first address, from the right,
  * that is not itself a trusted proxy.
@@ -710,7 +745,6 @@ static void
 http_peer(struct http_req *hr, struct evhttp_request *req)
 {
 	struct evhttp_connection	*evcon;
-	const char			*xff;
 	char				*addr = NULL, *list, *p;
 	uint16_t			 port;
 
@@ -718,9 +752,7 @@ http_peer(struct http_req *hr, struct evhttp_request *req)
 		evhttp_connection_get_peer(evcon, &addr, &port);
 	strlcpy(hr->hr_addr, addr != NULL ? addr : "", sizeof(hr->hr_addr));
 	strlcpy(hr->hr_peer, hr->hr_addr, sizeof(hr->hr_peer));
-	if (!http_trusted(hr->hr_addr) || (xff = evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "X-Forwarded-For")) == NULL ||
-	    (list = strdup(xff)) == NULL)
+	if (!http_trusted(hr->hr_addr) || (list = http_xff(req)) == NULL)
 		return;
 	while ((p = strrchr(list, ',')) != NULL || *list != '\0') {
 		if (p != NULL)
@@ -872,6 +904,11 @@ http_dispatch_route(struct http_req *hr)
 	int	 status = hr->hr_nomatch;
 
 	if (hr->hr_route == NULL) {
+		if (status == 405) {
+			char	 allow[128];
+
+			cors_allow(hr, http_methods(hr), allow, sizeof(allow));
+		}
 		http_error(hr, status, status == 404 ? "Not Found" :
 		    "Method Not Allowed");
 		return;
@@ -917,7 +954,9 @@ http_listen(int fd)
  * The whole answer to a request that evhttp refused before authd saw it
  * (a body or headers too large, a malformed request line), in place of
  * evhttp's own HTML page: the status, a JSON detail, the security
- * headers of every answer, and the end of the connection.
+ * headers of every answer, and the end of the connection.  Its path is
+ * not known here, so it always carries the no-store that every
+ * /api/v1/auth/ answer must.
  */
 void
 http_error_page(struct evbuffer *out, int status)
@@ -942,6 +981,8 @@ http_error_page(struct evbuffer *out, int status)
 	    "Content-Type: application/json\r\n"
 	    "Content-Length: %zu\r\n"
 	    "Connection: close\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "Pragma: no-cache\r\n"
 	    "Content-Security-Policy: " HTTP_CSP "\r\n"
 	    "X-Request-Id: %s\r\n", status, http_reason(status), date,
 	    strlen(body), id);
@@ -1153,6 +1194,8 @@ http_body_json(struct http_req *hr)
 /*
  * Fields of a form-encoded body (OAuth2 style) or of a JSON object, as
  * one JSON object.  Form values are strings; a key given twice is refused.
+ * An empty form value is left out, so that "password=" is a missing
+ * field, as FastAPI's forms have it, not an empty password.
  */
 json_t *
 http_body_fields(struct http_req *hr)
@@ -1177,6 +1220,8 @@ http_body_fields(struct http_req *hr)
 	TAILQ_FOREACH(kv, &q, next) {
 		if (bad)
 			break;
+		if (kv->value[0] == '\0')
+			continue;
 		if (json_object_get(obj, kv->key) != NULL ||
 		    json_object_set_new(obj, kv->key,
 		    json_string(kv->value)) == -1)

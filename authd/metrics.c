@@ -216,8 +216,12 @@ api_metrics(struct http_req *hr)
 {
 	int	 i;
 
-	/* Other addresses learn nothing, not even that it exists. */
-	if (!metrics_allowed(hr->hr_peer)) {
+	/*
+	 * Other addresses learn nothing, not even that it exists.  Through
+	 * a trusted proxy both the proxy and its client must be allowed:
+	 * the proxy's own address says nothing of who is behind it.
+	 */
+	if (!metrics_allowed(hr->hr_peer) || !metrics_allowed(hr->hr_addr)) {
 		http_error(hr, 404, "Not Found");
 		return;
 	}

@@ -662,6 +662,8 @@ error_answers_body()
 	http DELETE "$(base)/health/db" >/dev/null
 	status_in "V4.1.1" "405" 405
 	secure_headers "V4.1.1" "405" http.headers
+	check "RFC 9110 15.5.6" "a 405 names the allowed methods" \
+	    grep -qi '^Allow: GET, HEAD, OPTIONS' http.headers
 	http_json POST "$(base)$LOGIN" '{' >/dev/null
 	status_in "V4.1.1" "422" 422
 	secure_headers "V4.1.1" "422" http.headers
@@ -681,6 +683,10 @@ error_answers_body()
 	send_body POST "$LOGIN" big.json >/dev/null
 	status_in "V4.1.1" "413" 413
 	secure_headers "V4.1.1" "413 (HTTP layer)" http.headers
+	check "API.md" "an /api/v1/auth/ answer of the HTTP layer: no-store" \
+	    grep -qi '^Cache-Control: no-store' http.headers
+	check "API.md" "an /api/v1/auth/ answer of the HTTP layer: Pragma" \
+	    grep -qi '^Pragma: no-cache' http.headers
 	raw bad "b'GET /health/db HTTP/1.1\\r\\nHost: x\\r\\nX-Big: ' +
 	    b'a' * 65536 + b'\\r\\n\\r\\n'"
 	secure_headers "V4.1.1" "400 (HTTP layer, huge header)" bad.json

@@ -130,6 +130,63 @@ login_form_cleanup()
 	authd_cleanup
 }
 
+atf_test_case login_form_empty cleanup
+login_form_empty_head()
+{
+	atf_set descr "an empty form field is a missing one (422), as in" \
+	    "FastAPI's forms; an empty optional field is left out"
+}
+login_form_empty_body()
+{
+	start
+	http_expect 422 POST "$AUTHD_URL$LOGIN" \
+	    -H 'Content-Type: application/x-www-form-urlencoded' \
+	    --data-urlencode "username=$AUTHD_ADMIN_USERNAME" \
+	    --data-urlencode "password="
+	json_check http.body 'j == {"detail": [{"type": "missing",
+	    "loc": ["body", "password"], "msg": "Field required"}]}'
+	http_expect 422 POST "$AUTHD_URL$LOGIN" \
+	    -H 'Content-Type: application/x-www-form-urlencoded' \
+	    -d 'username=&password='
+	json_check http.body '[e["loc"][1] for e in j["detail"]] ==
+	    ["username", "password"]'
+	http_expect 200 POST "$AUTHD_URL$LOGIN" \
+	    -H 'Content-Type: application/x-www-form-urlencoded' \
+	    --data-urlencode "username=$AUTHD_ADMIN_USERNAME" \
+	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD" \
+	    --data-urlencode "grant_type=" --data-urlencode "totp_code="
+	token_answer
+}
+login_form_empty_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case bearer_any_case cleanup
+bearer_any_case_head()
+{
+	atf_set descr "the scheme of Authorization is case-insensitive" \
+	    "(RFC 9110 11.1): bearer and BEARER work as Bearer"
+}
+bearer_any_case_body()
+{
+	local scheme
+	start
+	login_admin
+	for scheme in Bearer bearer BEARER bEaReR; do
+		http_expect 200 GET "$AUTHD_URL/api/v1/users/me" \
+		    -H "Authorization: $scheme $ACCESS"
+		json_check http.body "j['id'] == $ADMIN_UID"
+	done
+	http_expect 401 GET "$AUTHD_URL/api/v1/users/me" \
+	    -H "Authorization: Basic $ACCESS"
+	json_check http.body 'j == {"detail": "Not authenticated"}'
+}
+bearer_any_case_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case login_json cleanup
 login_json_head()
 {
@@ -1333,6 +1390,8 @@ refresh_hs256_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case login_form
+	atf_add_test_case login_form_empty
+	atf_add_test_case bearer_any_case
 	atf_add_test_case login_json
 	atf_add_test_case login_case_insensitive
 	atf_add_test_case login_same_second

@@ -442,6 +442,34 @@ metrics_hidden_cleanup()
 	authd_cleanup
 }
 
+atf_test_case behind_proxy cleanup
+behind_proxy_head()
+{
+	atf_set descr "behind a trusted proxy: every X-Forwarded-For header" \
+	    "counts, the client's own first one too, and /metrics wants" \
+	    "the client's address allowed, not only the proxy's"
+}
+behind_proxy_body()
+{
+	start conf_append "trusted proxy 127.0.0.1"
+	# A client's header ahead of the proxy's: the proxy's, last, is
+	# the one that says who connected to it.
+	http_expect 401 POST "$(base)/api/v1/auth/login" \
+	    -H 'X-Forwarded-For: 198.51.100.1' \
+	    -H 'X-Forwarded-For: 203.0.113.9' \
+	    -d "username=$AUTHD_ADMIN_USERNAME&password=wrong-$$"
+	sql_expect 203.0.113.9 "SELECT host(ip_address) FROM login_history
+	    ORDER BY id DESC LIMIT 1"
+	http_expect 404 GET "$(base)/metrics" -H 'X-Forwarded-For: 8.8.8.8'
+	detail_is "Not Found"
+	http_expect 200 GET "$(base)/metrics" -H 'X-Forwarded-For: 127.0.0.1'
+	http_expect 200 GET "$(base)/metrics"
+}
+behind_proxy_cleanup()
+{
+	authd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case twofactor
@@ -454,4 +482,5 @@ atf_init_test_cases()
 	atf_add_test_case cors
 	atf_add_test_case metrics
 	atf_add_test_case metrics_hidden
+	atf_add_test_case behind_proxy
 }
