@@ -433,6 +433,72 @@ restart_cleanup()
 	authd_cleanup
 }
 
+atf_test_case reset_event cleanup
+reset_event_head()
+{
+	atf_set descr "a password reset emits password.changed to the" \
+	    "user's company; a refused reset emits nothing"
+	atf_set require.progs "curl python3 openssl"
+}
+reset_event_body()
+{
+	local token
+	start callback_conf
+	tenant A
+	tenant B
+	receiver 0
+	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"password.changed\"]"
+	printf '%s\n' "$INT_SECRET" >recv/secret
+	A_INT=$INT_ID
+	# B's integration hears nothing of A's users.
+	mkinteg "$B_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"password.changed\"]"
+	B_INT=$INT_ID
+	mkuser reset "$A_CID"
+	# The token a reset mail carries, written behind the API's back:
+	# no SMTP here.
+	token=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+	sql "INSERT INTO password_reset_tokens (user_id, token_hash,
+	    expires_at) VALUES ($NEW_UID, sha256(convert_to('$token',
+	    'UTF8')), now() + interval '1 hour')"
+	http_json POST "$AUTHD_URL/api/v1/auth/password-reset" \
+	    "$(jsonobj token "$token" new_password "Fresh-$(rand)-Pw9")" \
+	    >/dev/null
+	[ "$(cat http.status)" = 200 ] ||
+	    atf_fail "password-reset: $(cat http.status) $(cat http.body)"
+	received 1
+	request 1
+	A_CID=$A_CID NEW_UID=$NEW_UID NEW_USER=$NEW_USER json_check \
+	    request.json '(lambda e: j["sig_ok"] is True and
+	    j["body"]["type"] == "password.changed" and
+	    j["event_id"] == j["body"]["id"] and
+	    j["body"]["company_id"] == int(e["A_CID"]) and
+	    j["body"]["data"] == {"user_id": int(e["NEW_UID"]),
+	    "email": e["NEW_USER"] + "@example.com",
+	    "username": e["NEW_USER"]})(__import__("os").environ)'
+	INT_ID=$A_INT
+	delivery_is delivered 1
+	# A used token changes nothing and tells nobody.
+	http_json POST "$AUTHD_URL/api/v1/auth/password-reset" \
+	    "$(jsonobj token "$token" new_password "Other-$(rand)-Pw9")" \
+	    >/dev/null
+	[ "$(cat http.status)" = 400 ] || atf_fail "a token was used twice"
+	sleep 2
+	[ "$(grep -c . recv/requests.jsonl)" = 1 ] ||
+	    atf_fail "more than one event"
+	sql_expect "1|0" "SELECT
+	    (SELECT count(*) FROM webhook_deliveries
+	    WHERE integration_id = $A_INT),
+	    (SELECT count(*) FROM webhook_deliveries
+	    WHERE integration_id = $B_INT)"
+}
+reset_event_cleanup()
+{
+	receiver_stop
+	authd_cleanup
+}
+
 one_attempt()
 {
 	echo "callback attempts 1" >>"$AUTHD_CONF_FILE"
@@ -479,5 +545,6 @@ atf_init_test_cases()
 	atf_add_test_case retries
 	atf_add_test_case gives_up
 	atf_add_test_case restart
+	atf_add_test_case reset_event
 	atf_add_test_case private_refused
 }
