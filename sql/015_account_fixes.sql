@@ -4,6 +4,13 @@
 -- integrations: authd_password_reset_complete (007) now emits
 -- "password.changed" in its own transaction, with the payload that
 -- PUT /users/{id} gives the event (user_id, email, username).
+--
+-- PUT /api/v1/integrations/{id} ignored a company_id in its body, but
+-- API.md wants a field that a caller may not set answered 403 naming
+-- it: authd_integration_update (006) refuses a company_id other than
+-- the integration's own, as the roles routes do (005), after the 404 of
+-- an integration the caller cannot see.  (POST is checked by the
+-- worker: an integration is made in the caller's company.)
 
 CREATE OR REPLACE FUNCTION authd_password_reset_complete(p_hash bytea,
     p_password text, p_addr text)
@@ -50,5 +57,56 @@ BEGIN
 	    jsonb_build_object('user_id', v_uid, 'email', v_email,
 	    'username', v_username));
 	RETURN QUERY SELECT v_uid, v_email, v_username, v_revoked;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION authd_integration_update(p_actor bigint,
+    p_cid bigint, p_addr text, p_id bigint, p_body jsonb,
+    OUT a_status integer, OUT a_body text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	r	integrations;
+BEGIN
+	SELECT * INTO r FROM integrations
+	    WHERE id = p_id AND company_id = p_cid FOR UPDATE;
+	IF NOT FOUND THEN
+		a_status := 404;
+		a_body := authd_api_error('Integration not found');
+		RETURN;
+	END IF;
+	IF p_body ? 'integration_type' AND
+	    p_body->>'integration_type' IS DISTINCT FROM r.integration_type
+	THEN
+		a_status := 403;
+		a_body := authd_api_error(
+		    'Cannot change integration_type through this endpoint');
+		RETURN;
+	END IF;
+	IF jsonb_typeof(p_body->'company_id') = 'number' AND
+	    (p_body->>'company_id')::numeric <> r.company_id
+	THEN
+		a_status := 403;
+		a_body := authd_rbac_immutable('company_id');
+		RETURN;
+	END IF;
+	UPDATE integrations SET
+	    name = CASE WHEN p_body->>'name' IS NOT NULL
+		THEN p_body->>'name' ELSE name END,
+	    description = CASE WHEN p_body ? 'description'
+		THEN p_body->>'description' ELSE description END,
+	    callback_url = CASE WHEN p_body ? 'callback_url'
+		THEN p_body->>'callback_url' ELSE callback_url END,
+	    configuration = CASE
+		WHEN jsonb_typeof(p_body->'configuration') = 'object'
+		THEN p_body->'configuration' ELSE configuration END,
+	    events = CASE WHEN jsonb_typeof(p_body->'events') = 'array'
+		THEN authd_integration_events(p_body) ELSE events END,
+	    is_active = coalesce((p_body->>'is_active')::boolean, is_active)
+	WHERE id = p_id
+	RETURNING * INTO r;
+	PERFORM authd_audit(p_actor, p_cid, 'integration.update',
+	    'integration', r.id, p_body - 'configuration', p_addr);
+	a_status := 200;
+	a_body := authd_integration_json(r)::text;
 END;
 $$;
