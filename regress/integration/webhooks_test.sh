@@ -109,6 +109,83 @@ wrong_type_cleanup()
 	authd_cleanup
 }
 
+atf_test_case type_segment cleanup
+type_segment_head()
+{
+	atf_set descr "any printable type segment reaches the key check," \
+	    "then a 400 naming it, JSON-escaped; controls, non-ASCII and" \
+	    "segments over 63 bytes are 404"
+	atf_set require.progs "curl python3"
+}
+# rawpost PATHEXPR [KEY]: POST of '{}' to the bytes of the Python
+# expression PATHEXPR over a raw socket; status and body in raw.json.
+rawpost()
+{
+	python3 -c 'import sys
+path = eval(sys.argv[1])
+key = sys.argv[2].encode()
+sys.stdout.buffer.write(b"POST " + path + b" HTTP/1.1\r\n"
+    b"Host: 127.0.0.1\r\nConnection: close\r\nX-API-Key: " + key +
+    b"\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")' \
+	    "$1" "${2:-none}" >raw.req || atf_fail "cannot build a request"
+	python3 "$AUTHTEST_LIB/attack_http.py" send "$AUTHD_PORT" 3 \
+	    <raw.req >raw.all || atf_fail "attack_http.py failed"
+	python3 -c 'import json, sys
+r = json.load(open("raw.all"))["responses"]
+json.dump({"status": r[0]["status"] if r else 0,
+    "body": r[0]["body"] if r else ""}, sys.stdout)' >raw.json
+}
+type_segment_body()
+{
+	local long33 long63 long64 t
+	start
+	tenant A
+	mkinteg "$A_TOKEN" oauth2
+	long33=$(printf 'x%.0s' $(seq 33))
+	long63=$(printf 'x%.0s' $(seq 63))
+	long64=$(printf 'x%.0s' $(seq 64))
+	# The key first, whatever the type.
+	for t in OAuth2 OAUTH2 "$long33" "$long63" a.b '%6Fauth2' '~'; do
+		http_expect 401 POST "$AUTHD_URL/api/v1/webhooks/$t" \
+		    -H 'Content-Type: application/json' --data-binary '{}'
+		detail_is "Invalid or missing API key"
+		header_is WWW-Authenticate ApiKey
+		hook 401 "$t" "ak_short" '{}'
+		detail_is "Invalid or missing API key"
+	done
+	# Then the type, exactly: case counts, percent-encoding is not
+	# decoded.
+	for t in OAuth2 OAUTH2 "$long33" "$long63" a.b '%6Fauth2' '~'; do
+		hook 400 "$t" "$INT_KEY" '{}'
+		header_is Content-Type "application/json"
+		detail_is "This endpoint is for $t integrations only"
+	done
+	# Quotes, backslashes and markup come back escaped, as JSON.
+	rawpost 'b"/api/v1/webhooks/a\"b\\c<i>{}"' "$INT_KEY"
+	json_check raw.json 'j["status"] == 400 and __import__("json").loads(
+	    j["body"]) == {"detail": "This endpoint is for a\"b\\c<i>{} "
+	    "integrations only"}'
+	# Over 63 bytes, controls, DEL and bytes beyond ASCII: no route.
+	http_expect 404 POST "$AUTHD_URL/api/v1/webhooks/$long64" \
+	    -H "X-API-Key: $INT_KEY" --data-binary '{}'
+	detail_is "Not Found"
+	for p in 'b"/api/v1/webhooks/a\x01b"' 'b"/api/v1/webhooks/a\x7fb"' \
+	    'b"/api/v1/webhooks/caf\xc3\xa9"' 'b"/api/v1/webhooks/a\xffb"' \
+	    'b"/api/v1/webhooks/a\tb"'; do
+		rawpost "$p" "$INT_KEY"
+		json_check raw.json 'j["status"] == 404 and
+		    __import__("json").loads(j["body"]) ==
+		    {"detail": "Not Found"}'
+	done
+	events_count 0
+	hook 200 oauth2 "$INT_KEY" '{}'
+	http_expect 200 GET "$AUTHD_URL/health/db"
+}
+type_segment_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case signatures cleanup
 signatures_head()
 {
@@ -578,6 +655,7 @@ atf_init_test_cases()
 	atf_add_test_case unsigned
 	atf_add_test_case bad_keys
 	atf_add_test_case wrong_type
+	atf_add_test_case type_segment
 	atf_add_test_case signatures
 	atf_add_test_case required
 	atf_add_test_case replay
