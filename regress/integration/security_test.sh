@@ -164,6 +164,12 @@ twofactor_reenable_body()
 	# A new secret: its code of step T is no replay of the old one's.
 	bearer 200 "$ACCESS" POST /api/v1/users/me/2fa/setup
 	jget secret http.body 'j["secret"]'
+	# Codes are strings (a leading zero counts), never numbers.
+	bearer 422 "$ACCESS" POST /api/v1/users/me/2fa/enable \
+	    -H 'Content-Type: application/json' \
+	    --data '{"code": 123456}'
+	json_check http.body 'j["detail"][0]["loc"] == ["body", "code"] and
+	    j["detail"][0]["msg"] == "Input should be a valid string"'
 	bearer 200 "$ACCESS" POST /api/v1/users/me/2fa/enable \
 	    -H 'Content-Type: application/json' \
 	    --data "$(jsonobj code "$(totp_at "$secret" "$step")")"
