@@ -313,6 +313,8 @@ account_reset_done(PGresult *res, void *arg)
 	    "sessions revoked", hr->hr_reqid, PQgetvalue(res, 0, 0),
 	    hr->hr_addr, PQgetvalue(res, 0, 3));
 	strlcpy(addr, hr->hr_addr, sizeof(addr));
+	/* The statement queued password.changed: deliver it now. */
+	delivery_kick();
 	http_reply(hr, 200, json_pack("{s:s}", "message", MSG_RESET_DONE));
 	account_mail_notice(MAIL_PASSWORD_CHANGED, PQgetvalue(res, 0, 1),
 	    PQgetvalue(res, 0, 2), addr, NULL);

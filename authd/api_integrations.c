@@ -111,6 +111,7 @@ static const struct field api_integrations_create_fields[] = {
 	{ "configuration", FIELD_OBJECT, 0, 0, 0 },
 	{ "events", FIELD_STRINGS, 0, 0, INTEG_EVENTS_MAX },
 	{ "is_active", FIELD_BOOL, 0, 0, 0 },
+	{ "company_id", FIELD_INT, 0, 0, 0 },
 };
 
 static const struct field api_integrations_update_fields[] = {
@@ -121,6 +122,7 @@ static const struct field api_integrations_update_fields[] = {
 	{ "configuration", FIELD_OBJECT, 0, 0, 0 },
 	{ "events", FIELD_STRINGS, 0, 0, INTEG_EVENTS_MAX },
 	{ "is_active", FIELD_BOOL, 0, 0, 0 },
+	{ "company_id", FIELD_INT, 0, 0, 0 },
 };
 
 static void	 api_integrations_next_id(struct integ_ctx *);
@@ -650,6 +652,17 @@ api_integrations_create(struct http_req *hr)
 	    NFIELDS(api_integrations_create_fields)) == -1 ||
 	    api_integrations_check(hr, body) == -1) {
 		json_decref(body);
+		return;
+	}
+	/*
+	 * An integration belongs to its creator's company, a root admin's
+	 * too: naming another is refused, never ignored (API.md).
+	 */
+	if (field_int(body, "company_id", hr->hr_user.au_cid) !=
+	    hr->hr_user.au_cid) {
+		json_decref(body);
+		http_error(hr, 403, "You can only create integrations in your "
+		    "own company");
 		return;
 	}
 	if ((ic = api_integrations_ctx(hr, INTEG_CREATE, body)) == NULL)

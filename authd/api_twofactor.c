@@ -2,8 +2,9 @@
  * Two-factor authentication with TOTP (RFC 6238).  The seed is made and
  * sealed by a keyholder; a worker sees it once, to show it at setup, and
  * afterwards only the sealed form passes through.  Codes are checked in
- * the keyholder, and the last accepted step is kept so that a code is
- * accepted once.  Recovery codes are stored as SHA-256 digests.
+ * the keyholder, and the last accepted step of the secret is kept so
+ * that a code is accepted once.  Recovery codes are stored as SHA-256
+ * digests.
  */
 #include <sys/types.h>
 
@@ -32,8 +33,14 @@
 	"  encode(u.two_factor_secret_sealed, 'hex'), " \
 	"  coalesce(u.two_factor_last_step, 0), u.hashed_password " \
 	"FROM users u WHERE u.id = $1"
+/*
+ * The replay guard belongs to a secret: a new one starts with no step
+ * used, or its codes of the steps the old secret spent would be taken
+ * for replays.  Only while 2FA is off, so an enabled secret keeps its.
+ */
 #define TFA_PENDING_SQL \
-	"UPDATE users SET two_factor_pending_sealed = decode($2, 'hex') " \
+	"UPDATE users SET two_factor_pending_sealed = decode($2, 'hex'), " \
+	"two_factor_last_step = NULL " \
 	"WHERE id = $1 AND NOT two_factor_enabled RETURNING id"
 /* Enables 2FA and replaces the recovery codes, in one statement. */
 #define TFA_ENABLE_SQL \

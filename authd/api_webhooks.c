@@ -199,6 +199,90 @@ api_webhooks_stored(PGresult *res, void *arg)
 	    "event_id", (json_int_t)id));
 }
 
+static int
+api_webhooks_digit(int c)
+{
+	return (c >= '0' && c <= '9');
+}
+
+/* The length of the RFC 8259 number that s[0..len) is, or 0. */
+static size_t
+api_webhooks_number(const char *s, size_t len)
+{
+	size_t	 i = 0, d;
+
+	if (i < len && s[i] == '-')
+		i++;
+	if (i < len && s[i] == '0')
+		i++;
+	else if (i < len && s[i] >= '1' && s[i] <= '9')
+		while (i < len && api_webhooks_digit(s[i]))
+			i++;
+	else
+		return (0);
+	if (i < len && s[i] == '.') {
+		for (d = ++i; i < len && api_webhooks_digit(s[i]); i++)
+			;
+		if (i == d)
+			return (0);
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = i; i < len && api_webhooks_digit(s[i]); i++)
+			;
+		if (i == d)
+			return (0);
+	}
+	return (i == len ? i : 0);
+}
+
+/*
+ * jansson refuses numbers that do not fit an int64 or a double, though
+ * RFC 8259 sets no limit and jsonb keeps them exactly.  It is only asked
+ * whether the body is JSON, so it reads a copy in which every well-formed
+ * number outside strings is "0" and blanks; a malformed one is left for
+ * it to refuse.  A run of number characters is judged whole, so that no
+ * part of a malformed one ("--1") becomes a number.  The body stored is
+ * the one sent.
+ */
+static void
+api_webhooks_mask_numbers(char *s, size_t len)
+{
+	static const char	 numchars[] = "0123456789+-.eE";
+	size_t			 i = 0, run;
+	int			 instr = 0;
+
+	while (i < len) {
+		if (instr) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				instr = 0;
+			i++;
+			continue;
+		}
+		if (s[i] == '"') {
+			instr = 1;
+			i++;
+			continue;
+		}
+		if (s[i] != '-' && !api_webhooks_digit(s[i])) {
+			i++;
+			continue;
+		}
+		for (run = 0; i + run < len && s[i + run] != '\0' &&
+		    strchr(numchars, s[i + run]) != NULL; run++)
+			;
+		if (run > 0 && api_webhooks_number(s + i, run) == run) {
+			s[i] = '0';
+			memset(s + i + 1, ' ', run - 1);
+		}
+		i += run;
+	}
+}
+
 static void
 api_webhooks_json(struct wh_ctx *wc)
 {
@@ -206,8 +290,17 @@ api_webhooks_json(struct wh_ctx *wc)
 	json_error_t	 jerr;
 	json_t		*v;
 	const char	*params[4];
+	char		*copy;
 
-	v = json_loadb(wc->wc_body, wc->wc_len, JSON_DECODE_ANY, &jerr);
+	if ((copy = malloc(wc->wc_len + 1)) == NULL) {
+		http_unavailable(hr);
+		return;
+	}
+	memcpy(copy, wc->wc_body, wc->wc_len + 1);
+	api_webhooks_mask_numbers(copy, wc->wc_len);
+	v = json_loadb(copy, wc->wc_len, JSON_DECODE_ANY, &jerr);
+	sodium_memzero(copy, wc->wc_len);
+	free(copy);
 	if (v == NULL) {
 		http_error(hr, 400, "Invalid JSON payload");
 		return;

@@ -470,11 +470,18 @@ http_parse_id(const char *s, size_t len, int64_t *id)
 	return (0);
 }
 
+/*
+ * A {word} (the type of POST /api/v1/webhooks/{word}) is any segment of
+ * printable ASCII up to sizeof(hr_word) - 1 bytes, so that the handler
+ * checks the key first and answers a type that is not the key's with a
+ * 400 naming it, as JSON escapes it.  Controls, spaces and bytes beyond
+ * ASCII (which JSON could not carry as sent) and longer segments match
+ * no route: 404.
+ */
 static int
 http_word_char(int c)
 {
-	return ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-	    c == '-');
+	return (c > 0x20 && c < 0x7f);
 }
 
 /* A pattern segment {..._id}: an id, named as the OpenAPI document does. */

@@ -240,6 +240,68 @@ who_may_cleanup()
 	authd_cleanup
 }
 
+atf_test_case company_field cleanup
+company_field_head()
+{
+	atf_set descr "company_id in a body: the caller's own is accepted," \
+	    "another is a 403 naming it and nothing is written, for company" \
+	    "and root admins alike"
+	atf_set require.progs "curl python3 openssl"
+}
+company_field_body()
+{
+	start
+	tenant A
+	tenant B
+	# A company admin, naming another company or its own.
+	api 403 "$A_TOKEN" POST /api/v1/integrations/ "{\"name\": \"x\",
+	    \"integration_type\": \"custom\", \"company_id\": $B_CID}"
+	detail_is "You can only create integrations in your own company"
+	api 403 "$A_TOKEN" POST /api/v1/integrations/ "{\"name\": \"x\",
+	    \"integration_type\": \"custom\", \"company_id\": $ROOT_CID}"
+	detail_is "You can only create integrations in your own company"
+	sql_expect 0 "SELECT count(*) FROM integrations WHERE name = 'x'"
+	api 422 "$A_TOKEN" POST /api/v1/integrations/ '{"name": "x",
+	    "integration_type": "custom", "company_id": "two"}'
+	json_check http.body 'j["detail"][0]["loc"] == ["body", "company_id"]'
+	mkinteg "$A_TOKEN" custom "\"company_id\": $A_CID"
+	A_CID=$A_CID json_check http.body 'j["company_id"] ==
+	    int(__import__("os").environ["A_CID"])'
+	A_INT=$INT_ID
+
+	# A root admin too creates only in its own company.
+	login_admin
+	api 403 "$ACCESS" POST /api/v1/integrations/ "{\"name\": \"x\",
+	    \"integration_type\": \"custom\", \"company_id\": $A_CID}"
+	detail_is "You can only create integrations in your own company"
+	sql_expect 0 "SELECT count(*) FROM integrations WHERE name = 'x'"
+	mkinteg "$ACCESS" custom "\"company_id\": $ROOT_CID"
+	sql_expect "$ROOT_CID" "SELECT company_id FROM integrations
+	    WHERE id = $INT_ID"
+
+	# PUT: the integration's own company only; another changes nothing.
+	api 403 "$A_TOKEN" PUT "/api/v1/integrations/$A_INT" \
+	    "{\"name\": \"moved\", \"company_id\": $B_CID}"
+	detail_is "Cannot change company_id through this endpoint"
+	sql_expect "$A_CID|0" "SELECT company_id, (SELECT count(*)
+	    FROM audit_log WHERE action = 'integration.update'
+	    AND object_id = $A_INT) FROM integrations WHERE id = $A_INT
+	    AND name <> 'moved'"
+	api 200 "$A_TOKEN" PUT "/api/v1/integrations/$A_INT" \
+	    "{\"name\": \"kept\", \"company_id\": $A_CID}"
+	json_check http.body 'j["name"] == "kept"'
+	# Another company's integration is still not found, before that.
+	api 404 "$B_TOKEN" PUT "/api/v1/integrations/$A_INT" \
+	    "{\"company_id\": $B_CID}"
+	detail_is "Integration not found"
+	sql_expect "$A_CID|kept" "SELECT company_id, name FROM integrations
+	    WHERE id = $A_INT"
+}
+company_field_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case tenants cleanup
 tenants_head()
 {
@@ -418,6 +480,7 @@ atf_init_test_cases()
 	atf_add_test_case validation
 	atf_add_test_case who_may
 	atf_add_test_case tenants
+	atf_add_test_case company_field
 	atf_add_test_case regenerate
 	atf_add_test_case deactivated
 	atf_add_test_case introspect

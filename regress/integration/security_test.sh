@@ -128,6 +128,78 @@ twofactor_cleanup()
 	authd_cleanup
 }
 
+# totp_at SECRET STEP: the code of that 30-second step.
+totp_at()
+{
+	oathtool --totp -b "$1" -N "@$(( $2 * 30 ))"
+}
+
+atf_test_case twofactor_reenable cleanup
+twofactor_reenable_head()
+{
+	atf_set descr "the replay guard belongs to a secret: a new secret" \
+	    "set up after disabling takes its codes of the steps the old" \
+	    "one used, and the guard holds while the secret stays"
+	atf_set timeout 120
+}
+twofactor_reenable_body()
+{
+	local secret step
+	start
+	mkuser tfa
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	# Codes of fixed steps: T now, T+1 ahead (one step of skew is
+	# allowed), so the case holds whenever a step boundary passes.
+	step=$(( $(date +%s) / 30 ))
+	bearer 200 "$ACCESS" POST /api/v1/users/me/2fa/setup
+	jget secret http.body 'j["secret"]'
+	bearer 200 "$ACCESS" POST /api/v1/users/me/2fa/enable \
+	    -H 'Content-Type: application/json' \
+	    --data "$(jsonobj code "$(totp_at "$secret" "$step")")"
+	bearer 200 "$ACCESS" POST /api/v1/users/me/2fa/disable \
+	    -H 'Content-Type: application/json' \
+	    --data "$(jsonobj password "$AUTHD_ADMIN_PASSWORD" \
+	    code "$(totp_at "$secret" $((step + 1)))")"
+
+	# A new secret: its code of step T is no replay of the old one's.
+	bearer 200 "$ACCESS" POST /api/v1/users/me/2fa/setup
+	jget secret http.body 'j["secret"]'
+	# Codes are strings (a leading zero counts), never numbers.
+	bearer 422 "$ACCESS" POST /api/v1/users/me/2fa/enable \
+	    -H 'Content-Type: application/json' \
+	    --data '{"code": 123456}'
+	json_check http.body 'j["detail"][0]["loc"] == ["body", "code"] and
+	    j["detail"][0]["msg"] == "Input should be a valid string"'
+	bearer 200 "$ACCESS" POST /api/v1/users/me/2fa/enable \
+	    -H 'Content-Type: application/json' \
+	    --data "$(jsonobj code "$(totp_at "$secret" "$step")")"
+	json_check http.body 'len(j["recovery_codes"]) == 10'
+
+	# The same secret goes on with its guard: T is spent, T+1 is taken
+	# once, and a refused setup leaves the guard alone.
+	http_json POST "$(base)/api/v1/auth/login" "$(jsonobj username \
+	    "$NEW_USER" password "$AUTHD_ADMIN_PASSWORD" totp_code \
+	    "$(totp_at "$secret" "$step")")" >/dev/null
+	[ "$(cat http.status)" = 401 ] ||
+	    atf_fail "the code that enabled 2FA logged in"
+	detail_is "Invalid two-factor code"
+	http_json POST "$(base)/api/v1/auth/login" "$(jsonobj username \
+	    "$NEW_USER" password "$AUTHD_ADMIN_PASSWORD" totp_code \
+	    "$(totp_at "$secret" $((step + 1)))")" >/dev/null
+	[ "$(cat http.status)" = 200 ] ||
+	    atf_fail "a fresh code of the new secret was refused"
+	bearer 400 "$ACCESS" POST /api/v1/users/me/2fa/setup
+	detail_is "Two-factor authentication is already enabled"
+	http_json POST "$(base)/api/v1/auth/login" "$(jsonobj username \
+	    "$NEW_USER" password "$AUTHD_ADMIN_PASSWORD" totp_code \
+	    "$(totp_at "$secret" $((step + 1)))")" >/dev/null
+	[ "$(cat http.status)" = 401 ] || atf_fail "a TOTP code was replayed"
+}
+twofactor_reenable_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case lockout cleanup
 lockout_head()
 {
@@ -473,6 +545,7 @@ behind_proxy_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case twofactor
+	atf_add_test_case twofactor_reenable
 	atf_add_test_case lockout
 	atf_add_test_case lockout_parallel
 	atf_add_test_case rate_limit

@@ -109,6 +109,83 @@ wrong_type_cleanup()
 	authd_cleanup
 }
 
+atf_test_case type_segment cleanup
+type_segment_head()
+{
+	atf_set descr "any printable type segment reaches the key check," \
+	    "then a 400 naming it, JSON-escaped; controls, non-ASCII and" \
+	    "segments over 63 bytes are 404"
+	atf_set require.progs "curl python3"
+}
+# rawpost PATHEXPR [KEY]: POST of '{}' to the bytes of the Python
+# expression PATHEXPR over a raw socket; status and body in raw.json.
+rawpost()
+{
+	python3 -c 'import sys
+path = eval(sys.argv[1])
+key = sys.argv[2].encode()
+sys.stdout.buffer.write(b"POST " + path + b" HTTP/1.1\r\n"
+    b"Host: 127.0.0.1\r\nConnection: close\r\nX-API-Key: " + key +
+    b"\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")' \
+	    "$1" "${2:-none}" >raw.req || atf_fail "cannot build a request"
+	python3 "$AUTHTEST_LIB/attack_http.py" send "$AUTHD_PORT" 3 \
+	    <raw.req >raw.all || atf_fail "attack_http.py failed"
+	python3 -c 'import json, sys
+r = json.load(open("raw.all"))["responses"]
+json.dump({"status": r[0]["status"] if r else 0,
+    "body": r[0]["body"] if r else ""}, sys.stdout)' >raw.json
+}
+type_segment_body()
+{
+	local long33 long63 long64 t
+	start
+	tenant A
+	mkinteg "$A_TOKEN" oauth2
+	long33=$(printf 'x%.0s' $(seq 33))
+	long63=$(printf 'x%.0s' $(seq 63))
+	long64=$(printf 'x%.0s' $(seq 64))
+	# The key first, whatever the type.
+	for t in OAuth2 OAUTH2 "$long33" "$long63" a.b '%6Fauth2' '~'; do
+		http_expect 401 POST "$AUTHD_URL/api/v1/webhooks/$t" \
+		    -H 'Content-Type: application/json' --data-binary '{}'
+		detail_is "Invalid or missing API key"
+		header_is WWW-Authenticate ApiKey
+		hook 401 "$t" "ak_short" '{}'
+		detail_is "Invalid or missing API key"
+	done
+	# Then the type, exactly: case counts, percent-encoding is not
+	# decoded.
+	for t in OAuth2 OAUTH2 "$long33" "$long63" a.b '%6Fauth2' '~'; do
+		hook 400 "$t" "$INT_KEY" '{}'
+		header_is Content-Type "application/json"
+		detail_is "This endpoint is for $t integrations only"
+	done
+	# Quotes, backslashes and markup come back escaped, as JSON.
+	rawpost 'b"/api/v1/webhooks/a\"b\\c<i>{}"' "$INT_KEY"
+	json_check raw.json 'j["status"] == 400 and __import__("json").loads(
+	    j["body"]) == {"detail": "This endpoint is for a\"b\\c<i>{} "
+	    "integrations only"}'
+	# Over 63 bytes, controls, DEL and bytes beyond ASCII: no route.
+	http_expect 404 POST "$AUTHD_URL/api/v1/webhooks/$long64" \
+	    -H "X-API-Key: $INT_KEY" --data-binary '{}'
+	detail_is "Not Found"
+	for p in 'b"/api/v1/webhooks/a\x01b"' 'b"/api/v1/webhooks/a\x7fb"' \
+	    'b"/api/v1/webhooks/caf\xc3\xa9"' 'b"/api/v1/webhooks/a\xffb"' \
+	    'b"/api/v1/webhooks/a\tb"'; do
+		rawpost "$p" "$INT_KEY"
+		json_check raw.json 'j["status"] == 404 and
+		    __import__("json").loads(j["body"]) ==
+		    {"detail": "Not Found"}'
+	done
+	events_count 0
+	hook 200 oauth2 "$INT_KEY" '{}'
+	http_expect 200 GET "$AUTHD_URL/health/db"
+}
+type_segment_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case signatures cleanup
 signatures_head()
 {
@@ -254,6 +331,47 @@ invalid_json_body()
 	events_count 0
 }
 invalid_json_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case big_numbers cleanup
+big_numbers_head()
+{
+	atf_set descr "numbers beyond 64 bits or doubles are valid JSON" \
+	    "(RFC 8259): stored exactly as sent; malformed numbers are" \
+	    "still a 400"
+	atf_set require.progs "curl python3 openssl"
+}
+big_numbers_body()
+{
+	start
+	tenant A
+	mkinteg "$A_TOKEN" crm
+	hook 200 crm "$INT_KEY" '{"n":123456789012345678901234567890}'
+	jget EV http.body 'j["data"]["event_id"]'
+	sql_expect 123456789012345678901234567890 "SELECT payload->>'n'
+	    FROM webhook_events WHERE id = $EV"
+	api 200 "$A_TOKEN" GET "/api/v1/integrations/$INT_ID/events"
+	json_check http.body 'j[0]["payload"] ==
+	    {"n": 123456789012345678901234567890}'
+	signed_hook 200 crm "$INT_KEY" \
+	    '[-98765432109876543210987654321, 1e400, -2.5E-400, 0, -0, 1.5e+3]'
+	jget EV http.body 'j["data"]["event_id"]'
+	sql_expect t "SELECT payload = '[-98765432109876543210987654321,
+	    1e400, -2.5e-400, 0, 0, 1500]'::jsonb AND signature_valid
+	    FROM webhook_events WHERE id = $EV"
+	# Still refused: what RFC 8259 does not call a number, and one
+	# beyond what jsonb can hold.
+	for b in '{"n": 01}' '{"n": 1.}' '{"n": .5}' '{"n": +1}' '{"n": -}' \
+	    '{"n": --1}' '{"n": 1e}' '{"n": 1e+}' '{"n": 0x10}' '[1 2]' \
+	    '{"n": 1-2}' '{"n": 1e999999999}' '{"n": "1" 2}'; do
+		hook 400 crm "$INT_KEY" "$b"
+		detail_is "Invalid JSON payload"
+	done
+	events_count 2
+}
+big_numbers_cleanup()
 {
 	authd_cleanup
 }
@@ -433,6 +551,72 @@ restart_cleanup()
 	authd_cleanup
 }
 
+atf_test_case reset_event cleanup
+reset_event_head()
+{
+	atf_set descr "a password reset emits password.changed to the" \
+	    "user's company; a refused reset emits nothing"
+	atf_set require.progs "curl python3 openssl"
+}
+reset_event_body()
+{
+	local token
+	start callback_conf
+	tenant A
+	tenant B
+	receiver 0
+	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"password.changed\"]"
+	printf '%s\n' "$INT_SECRET" >recv/secret
+	A_INT=$INT_ID
+	# B's integration hears nothing of A's users.
+	mkinteg "$B_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"password.changed\"]"
+	B_INT=$INT_ID
+	mkuser reset "$A_CID"
+	# The token a reset mail carries, written behind the API's back:
+	# no SMTP here.
+	token=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+	sql "INSERT INTO password_reset_tokens (user_id, token_hash,
+	    expires_at) VALUES ($NEW_UID, sha256(convert_to('$token',
+	    'UTF8')), now() + interval '1 hour')"
+	http_json POST "$AUTHD_URL/api/v1/auth/password-reset" \
+	    "$(jsonobj token "$token" new_password "Fresh-$(rand)-Pw9")" \
+	    >/dev/null
+	[ "$(cat http.status)" = 200 ] ||
+	    atf_fail "password-reset: $(cat http.status) $(cat http.body)"
+	received 1
+	request 1
+	A_CID=$A_CID NEW_UID=$NEW_UID NEW_USER=$NEW_USER json_check \
+	    request.json '(lambda e: j["sig_ok"] is True and
+	    j["body"]["type"] == "password.changed" and
+	    j["event_id"] == j["body"]["id"] and
+	    j["body"]["company_id"] == int(e["A_CID"]) and
+	    j["body"]["data"] == {"user_id": int(e["NEW_UID"]),
+	    "email": e["NEW_USER"] + "@example.com",
+	    "username": e["NEW_USER"]})(__import__("os").environ)'
+	INT_ID=$A_INT
+	delivery_is delivered 1
+	# A used token changes nothing and tells nobody.
+	http_json POST "$AUTHD_URL/api/v1/auth/password-reset" \
+	    "$(jsonobj token "$token" new_password "Other-$(rand)-Pw9")" \
+	    >/dev/null
+	[ "$(cat http.status)" = 400 ] || atf_fail "a token was used twice"
+	sleep 2
+	[ "$(grep -c . recv/requests.jsonl)" = 1 ] ||
+	    atf_fail "more than one event"
+	sql_expect "1|0" "SELECT
+	    (SELECT count(*) FROM webhook_deliveries
+	    WHERE integration_id = $A_INT),
+	    (SELECT count(*) FROM webhook_deliveries
+	    WHERE integration_id = $B_INT)"
+}
+reset_event_cleanup()
+{
+	receiver_stop
+	authd_cleanup
+}
+
 one_attempt()
 {
 	echo "callback attempts 1" >>"$AUTHD_CONF_FILE"
@@ -471,13 +655,16 @@ atf_init_test_cases()
 	atf_add_test_case unsigned
 	atf_add_test_case bad_keys
 	atf_add_test_case wrong_type
+	atf_add_test_case type_segment
 	atf_add_test_case signatures
 	atf_add_test_case required
 	atf_add_test_case replay
 	atf_add_test_case invalid_json
+	atf_add_test_case big_numbers
 	atf_add_test_case outbound
 	atf_add_test_case retries
 	atf_add_test_case gives_up
 	atf_add_test_case restart
+	atf_add_test_case reset_event
 	atf_add_test_case private_refused
 }
