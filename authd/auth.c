@@ -33,6 +33,23 @@
 	"WHERE s.id = $1 AND s.user_id = $2 AND s.is_active " \
 	"AND s.expires_at > now() AND u.is_active AND c.is_active"
 
+/*
+ * A session's last_used_at says when one of its access tokens was last
+ * used, to the minute.  Each worker writes it at most once a minute a
+ * session, and the row only where it is older than that, so that a busy
+ * token costs one UPDATE a minute and not one a request.
+ */
+#define AUTH_TOUCH_SQL \
+	"UPDATE sessions SET last_used_at = now() WHERE id = $1 " \
+	"AND last_used_at < now() - interval '60 seconds'"
+#define AUTH_TOUCH_SECONDS	60
+#define AUTH_TOUCH_SLOTS	4096	/* sessions remembered, a worker */
+
+static struct {
+	int64_t	 at_sid;
+	time_t	 at_when;
+} auth_touched[AUTH_TOUCH_SLOTS];
+
 static void
 auth_fail(struct http_req *hr, const char *detail)
 {
@@ -152,6 +169,34 @@ auth_has_perm(struct auth_user *au, const char *perm)
 	return (0);
 }
 
+/* A lost touch is only a later last_used_at: nothing to answer. */
+static void
+auth_touch_done(PGresult *res, void *arg)
+{
+	(void)arg;
+	if (res != NULL && !db_ok(res))
+		log_warnx("session last use not written: %s",
+		    PQresultErrorMessage(res));
+}
+
+static void
+auth_touch(int64_t sid)
+{
+	const char	*params[1];
+	char		 id[INT64_STR];
+	time_t		 now = time(NULL);
+	size_t		 slot = (uint64_t)sid % AUTH_TOUCH_SLOTS;
+
+	if (auth_touched[slot].at_sid == sid &&
+	    now - auth_touched[slot].at_when < AUTH_TOUCH_SECONDS)
+		return;
+	auth_touched[slot].at_sid = sid;
+	auth_touched[slot].at_when = now;
+	snprintf(id, sizeof(id), "%" PRId64, sid);
+	params[0] = id;
+	(void)db_query(AUTH_TOUCH_SQL, 1, params, auth_touch_done, NULL);
+}
+
 /* The caller is known: check the route's permission and run it. */
 static void
 auth_session_ready(struct http_req *hr)
@@ -160,6 +205,7 @@ auth_session_ready(struct http_req *hr)
 	const struct route	*rt = hr->hr_route;
 
 	hr->hr_authed = 1;
+	auth_touch(au->au_sid);
 	if ((rt->rt_who == WHO_ADMIN || rt->rt_who == WHO_APIKEY_OR_ADMIN) &&
 	    !au->au_superuser &&
 	    !auth_has_perm(au, rt->rt_perm)) {

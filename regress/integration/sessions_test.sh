@@ -105,6 +105,48 @@ my_sessions_cleanup()
 	authd_cleanup
 }
 
+# used_lately SID: the session's last_used_at is within the minute.
+used_lately()
+{
+	sql "SELECT last_used_at > now() - interval '1 minute'
+	    FROM sessions WHERE id = $1"
+	[ "$SQL" = t ]
+}
+
+atf_test_case last_used cleanup
+last_used_head()
+{
+	atf_set descr "a session's last_used_at follows the use of its access" \
+	    "tokens, to the minute, not only its refreshes"
+}
+last_used_body()
+{
+	local i
+	start
+	login_admin
+	mkuser User
+	logins "$NEW_USER" 2
+	sql "UPDATE sessions SET last_used_at = now() - interval '3 hours'
+	    WHERE id IN ($S1, $S2)"
+	# Every worker: each remembers the sessions it wrote itself.
+	i=0
+	while [ "$i" -lt 4 ]; do
+		works "$T1"
+		i=$((i + 1))
+	done
+	wait_until 5 used_lately "$S1" ||
+	    atf_fail "last_used_at of a session in use did not move"
+	sql_expect t "SELECT last_used_at < now() - interval '2 hours'
+	    FROM sessions WHERE id = $S2"
+	list "$T1" "$MINE"
+	json_check http.body "[s['last_used_at'] > s['created_at'] or
+	    s['id'] != $S1 for s in j] == [True, True]"
+}
+last_used_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case revoke_mine cleanup
 revoke_mine_head()
 {
@@ -593,6 +635,7 @@ two_instances_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case my_sessions
+	atf_add_test_case last_used
 	atf_add_test_case revoke_mine
 	atf_add_test_case revoke_foreign
 	atf_add_test_case revoke_others
