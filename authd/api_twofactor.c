@@ -78,6 +78,8 @@
 	"WHERE user_id = $1 AND code_hash = decode($2, 'hex') " \
 	"AND used_at IS NULL RETURNING id"
 
+#define TFA_RECOVERY_HEX	(crypto_hash_sha256_BYTES * 2 + 1)
+
 enum tfa_op {
 	TFA_SETUP,
 	TFA_ENABLE,
@@ -332,13 +334,67 @@ tfa_disabled(PGresult *res, void *arg)
 	    "Two-factor authentication disabled"));
 }
 
+/*
+ * The stored form of a recovery code: the SHA-256, in hex, of the code
+ * as typed, without spaces and in lower case (people type them).
+ */
+static void
+tfa_recovery_hash(const char *code, char hex[TFA_RECOVERY_HEX])
+{
+	unsigned char	 md[crypto_hash_sha256_BYTES];
+	char		 norm[32];
+	size_t		 i, n = 0;
+
+	for (i = 0; code[i] != '\0' && n < sizeof(norm) - 1; i++)
+		if (code[i] != ' ')
+			norm[n++] = code[i] >= 'A' && code[i] <= 'Z' ?
+			    code[i] + 32 : code[i];
+	norm[n] = '\0';
+	crypto_hash_sha256(md, (unsigned char *)norm, n);
+	sodium_bin2hex(hex, TFA_RECOVERY_HEX, md, sizeof(md));
+	sodium_memzero(norm, sizeof(norm));
+}
+
+static void
+tfa_disable_now(struct tfa *tf)
+{
+	const char	*params[1];
+	char		 uid[INT64_STR];
+
+	snprintf(uid, sizeof(uid), "%" PRId64, tf->tf_hr->hr_user.au_uid);
+	params[0] = uid;
+	if (db_query(TFA_DISABLE_SQL, 1, params, tfa_disabled, tf) == -1)
+		http_unavailable(tf->tf_hr);
+}
+
+static void
+tfa_disable_recovery(PGresult *res, void *arg)
+{
+	struct tfa	*tf = arg;
+
+	if (!db_ok(res)) {
+		http_db_result(tf->tf_hr, res);
+		return;
+	}
+	if (PQntuples(res) != 1) {
+		http_error(tf->tf_hr, 400, "Incorrect password or code");
+		return;
+	}
+	tfa_disable_now(tf);
+}
+
+/*
+ * The code of a disable: a current TOTP code, or, for whoever lost the
+ * authenticator, an unused recovery code (used up; disabling then
+ * deletes the others).
+ */
 static void
 tfa_disable_checked(struct ipc_msg *msg, void *arg)
 {
 	struct tfa	*tf = arg;
 	struct http_req	*hr = tf->tf_hr;
-	const char	*params[1];
-	char		 uid[INT64_STR];
+	const char	*params[2];
+	char		 uid[INT64_STR], hex[TFA_RECOVERY_HEX];
 	uint64_t	 s;
 	int		 r;
 
@@ -346,13 +402,20 @@ tfa_disable_checked(struct ipc_msg *msg, void *arg)
 		http_unavailable(hr);
 		return;
 	}
-	if (r == 0 || !tf->tf_password_ok) {
+	if (!tf->tf_password_ok) {
 		http_error(hr, 400, "Incorrect password or code");
 		return;
 	}
+	if (r == 1) {
+		tfa_disable_now(tf);
+		return;
+	}
+	tfa_recovery_hash(field_str(tf->tf_body, "code"), hex);
 	snprintf(uid, sizeof(uid), "%" PRId64, hr->hr_user.au_uid);
 	params[0] = uid;
-	if (db_query(TFA_DISABLE_SQL, 1, params, tfa_disabled, tf) == -1)
+	params[1] = hex;
+	if (db_query(TFA_RECOVERY_SQL, 2, params, tfa_disable_recovery,
+	    tf) == -1)
 		http_unavailable(hr);
 }
 
@@ -542,21 +605,10 @@ tfa_login_row(PGresult *res, void *arg)
 static void
 tfa_login_recovery(struct tfa *tf)
 {
-	unsigned char	 md[crypto_hash_sha256_BYTES];
-	char		 hex[crypto_hash_sha256_BYTES * 2 + 1], uid[INT64_STR];
-	char		 norm[32];
+	char		 hex[TFA_RECOVERY_HEX], uid[INT64_STR];
 	const char	*params[2];
-	size_t		 i, n = 0;
 
-	/* Recovery codes are typed by people: case and spaces do not count. */
-	for (i = 0; tf->tf_code[i] != '\0' && n < sizeof(norm) - 1; i++)
-		if (tf->tf_code[i] != ' ')
-			norm[n++] = tf->tf_code[i] >= 'A' &&
-			    tf->tf_code[i] <= 'Z' ? tf->tf_code[i] + 32 :
-			    tf->tf_code[i];
-	norm[n] = '\0';
-	crypto_hash_sha256(md, (unsigned char *)norm, n);
-	sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+	tfa_recovery_hash(tf->tf_code, hex);
 	snprintf(uid, sizeof(uid), "%" PRId64, tf->tf_uid);
 	params[0] = uid;
 	params[1] = hex;

@@ -128,6 +128,53 @@ twofactor_cleanup()
 	authd_cleanup
 }
 
+atf_test_case twofactor_disable_recovery cleanup
+twofactor_disable_recovery_head()
+{
+	atf_set descr "whoever lost the authenticator disables 2FA with the" \
+	    "password and an unused recovery code; a used or unknown one" \
+	    "and a wrong password are refused"
+}
+twofactor_disable_recovery_body()
+{
+	local secret code rc1 rc2
+	start
+	mkuser tfr
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	bearer 200 "$ACCESS" POST /api/v1/users/me/2fa/setup
+	jget secret http.body 'j["secret"]'
+	code=$(totp "$secret")
+	bearer 200 "$ACCESS" POST /api/v1/users/me/2fa/enable \
+	    -H 'Content-Type: application/json' --data "{\"code\": \"$code\"}"
+	jget rc1 http.body 'j["recovery_codes"][0]'
+	jget rc2 http.body 'j["recovery_codes"][1]'
+	# rc1 is spent on a login.
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" --data-urlencode \
+	    "totp_code=$rc1"
+	for body in "$(jsonobj password "$AUTHD_ADMIN_PASSWORD" code "$rc1")" \
+	    "$(jsonobj password "$AUTHD_ADMIN_PASSWORD" code abcde-fghij)" \
+	    "$(jsonobj password wrong-password code "$rc2")"; do
+		bearer 400 "$ACCESS" POST /api/v1/users/me/2fa/disable \
+		    -H 'Content-Type: application/json' --data "$body"
+		detail_is "Incorrect password or code"
+	done
+	sql_expect t "SELECT two_factor_enabled FROM users
+	    WHERE id = $NEW_UID"
+	# Typed as people do: upper case, with a space.
+	rc2=$(printf '%s' "$rc2" | tr a-z A-Z | sed 's/-/ -/')
+	bearer 200 "$ACCESS" POST /api/v1/users/me/2fa/disable \
+	    -H 'Content-Type: application/json' \
+	    --data "$(jsonobj password "$AUTHD_ADMIN_PASSWORD" code "$rc2")"
+	sql_expect "f|0" "SELECT two_factor_enabled, (SELECT count(*) FROM
+	    user_recovery_codes WHERE user_id = $NEW_UID) FROM users
+	    WHERE id = $NEW_UID"
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+}
+twofactor_disable_recovery_cleanup()
+{
+	authd_cleanup
+}
+
 # totp_at SECRET STEP: the code of that 30-second step.
 totp_at()
 {
@@ -545,6 +592,7 @@ behind_proxy_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case twofactor
+	atf_add_test_case twofactor_disable_recovery
 	atf_add_test_case twofactor_reenable
 	atf_add_test_case lockout
 	atf_add_test_case lockout_parallel
