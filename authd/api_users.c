@@ -54,10 +54,16 @@
 #define USERS_GET_SQL \
 	"SELECT authd_user_json(u)::text FROM users u " \
 	"WHERE u.id = $1 AND ($2::bigint IS NULL OR u.company_id = $2)"
+/* $1 user, $2 scope or NULL, $3 limit, $4 skip; no row: no such user. */
 #define USERS_ROLES_SQL \
-	"SELECT coalesce((SELECT jsonb_agg(authd_role_json(r) " \
-	"  ORDER BY r.name, r.id) FROM user_roles ur " \
-	"  JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), " \
+	"SELECT (SELECT count(*) FROM user_roles ur " \
+	"  WHERE ur.user_id = u.id), " \
+	"coalesce((SELECT jsonb_agg(j ORDER BY o) FROM (" \
+	"  SELECT authd_role_json(r) AS j, " \
+	"    row_number() OVER (ORDER BY r.name, r.id) AS o " \
+	"  FROM user_roles ur JOIN roles r ON r.id = ur.role_id " \
+	"  WHERE ur.user_id = u.id " \
+	"  ORDER BY r.name, r.id LIMIT $3 OFFSET $4) x), " \
 	"  '[]'::jsonb)::text " \
 	"FROM users u " \
 	"WHERE u.id = $1 AND ($2::bigint IS NULL OR u.company_id = $2)"
@@ -610,14 +616,21 @@ api_users_get(struct http_req *hr)
 void
 api_users_roles(struct http_req *hr)
 {
-	const char	*params[2];
+	const char	*params[4];
 	char		 id[INT64_STR], scope[INT64_STR];
+	char		 skip[INT64_STR], limit[INT64_STR];
+	int64_t		 nskip, nlimit;
 
+	if (http_paging(hr, &nskip, &nlimit) == -1)
+		return;
 	users_id(id, sizeof(id), hr->hr_id[0]);
+	users_id(skip, sizeof(skip), nskip);
+	users_id(limit, sizeof(limit), nlimit);
 	params[0] = id;
 	params[1] = users_scope(hr, scope, sizeof(scope));
-	hr->hr_notfound = MSG_USER_NOT_FOUND;
-	users_query(hr, USERS_ROLES_SQL, 2, params, http_object_done, hr);
+	params[2] = limit;
+	params[3] = skip;
+	users_query(hr, USERS_ROLES_SQL, 4, params, users_list_done, hr);
 }
 
 static void

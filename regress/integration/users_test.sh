@@ -1023,6 +1023,43 @@ permission_holder_cleanup()
 	authd_cleanup
 }
 
+atf_test_case roles_paged cleanup
+roles_paged_head()
+{
+	atf_set descr "GET /users/{id}/roles pages like every list: skip," \
+	    "limit 1..1000, X-Total-Count"
+}
+roles_paged_body()
+{
+	fixture
+	for n in 1 2 3; do
+		grant "$CA" "$AUSR_ID" "r$n$SFX" "'users:read'" >/dev/null
+	done
+	expect 200 GET "/api/v1/users/$AUSR_ID/roles" "$AADM_T"
+	atf_check -o ignore grep -ix "x-total-count: 3.\{0,1\}" http.headers
+	json_check http.body "[r['name'] for r in j] ==
+	    ['r1$SFX', 'r2$SFX', 'r3$SFX']"
+	expect 200 GET "/api/v1/users/$AUSR_ID/roles?limit=1&skip=1" "$AADM_T"
+	atf_check -o ignore grep -ix "x-total-count: 3.\{0,1\}" http.headers
+	json_check http.body "[r['name'] for r in j] == ['r2$SFX']"
+	expect 200 GET "/api/v1/users/$AUSR_ID/roles?skip=3" "$AADM_T"
+	json_check http.body "j == []"
+	expect 200 GET "/api/v1/users/$AUSR_ID/roles?limit=1000&skip=0" \
+	    "$AADM_T"
+	json_check http.body "len(j) == 3"
+	for q in limit=0 limit=1001 limit=-1 limit=abc skip=-1 skip=abc; do
+		expect 422 GET "/api/v1/users/$AUSR_ID/roles?$q" "$AADM_T"
+		json_check http.body "j['detail'][0]['loc'] ==
+		    ['query', '${q%%=*}']"
+	done
+	expect 404 GET "/api/v1/users/$BUSR_ID/roles?limit=1" "$AADM_T"
+	detail_is "User not found"
+}
+roles_paged_cleanup()
+{
+	authd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case policy
@@ -1038,6 +1075,7 @@ atf_init_test_cases()
 	atf_add_test_case last_root
 	atf_add_test_case roles
 	atf_add_test_case login_history
+	atf_add_test_case roles_paged
 	atf_add_test_case active_stats
 	atf_add_test_case permission_holder
 }
