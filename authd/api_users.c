@@ -115,7 +115,7 @@
 	"  $8::bigint[], $9, $10)::text"
 #define USERS_UPDATE_SQL \
 	"SELECT authd_users_update($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " \
-	"  $11, $12, $13, $14)::text"
+	"  $11, $12, $13, $14, $15)::text"
 #define USERS_DELETE_SQL \
 	"SELECT authd_users_delete($1, $2, $3, $4, $5)::text"
 #define USERS_ROLE_SET_SQL \
@@ -816,7 +816,7 @@ users_update_write(struct users_req *ur)
 	struct http_req		*hr = ur->ur_hr;
 	struct auth_user	*au = &hr->hr_user;
 	json_t			*b = ur->ur_body;
-	const char		*params[14];
+	const char		*params[15];
 	char			 id[INT64_STR], scope[INT64_STR];
 	char			 actor[INT64_STR], sid[INT64_STR];
 	char			 cid[INT64_STR];
@@ -846,7 +846,9 @@ users_update_write(struct users_req *ur)
 		params[12] = cid;
 	}
 	params[13] = me ? NULL : users_bool_param(b, "is_verified");
-	users_query(hr, USERS_UPDATE_SQL, 14, params, users_written, ur);
+	/* A full_name given as null clears it; absent, it stays. */
+	params[14] = json_object_get(b, "full_name") != NULL ? "t" : "f";
+	users_query(hr, USERS_UPDATE_SQL, 15, params, users_written, ur);
 }
 
 static void

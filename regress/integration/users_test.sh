@@ -1060,6 +1060,40 @@ roles_paged_cleanup()
 	authd_cleanup
 }
 
+atf_test_case full_name_null cleanup
+full_name_null_head()
+{
+	atf_set descr "PUT /users/me and /users/{id}: full_name null clears" \
+	    "the name, an absent full_name leaves it"
+}
+full_name_null_body()
+{
+	fixture
+	expect 200 PUT /api/v1/users/me "$AUSR_T" '{"full_name": null}'
+	json_check http.body "j['full_name'] is None and j['id'] == $AUSR_ID"
+	sql_is "t" "SELECT full_name IS NULL FROM users WHERE id = $AUSR_ID"
+	sql_is "1" "SELECT count(*) FROM audit_log
+	    WHERE action = 'user.update' AND object_id = $AUSR_ID
+	    AND detail->'fields' = '[\"full_name\"]'"
+	expect 200 PUT "/api/v1/users/$AUSR_ID" "$AADM_T" '{"full_name": "Back"}'
+	json_check http.body "j['full_name'] == 'Back'"
+	expect 200 PUT "/api/v1/users/$AUSR_ID" "$AADM_T" \
+	    "{\"username\": \"renamed$SFX\"}"
+	json_check http.body "j['full_name'] == 'Back'"
+	expect 200 PUT /api/v1/users/me "$AUSR_T" '{"email": null}'
+	json_check http.body "j['full_name'] == 'Back' and
+	    j['email'] == 'ausr$SFX@example.com'"
+	expect 200 PUT "/api/v1/users/$AUSR_ID" "$AADM_T" \
+	    '{"full_name": null, "is_active": true}'
+	json_check http.body "j['full_name'] is None and
+	    j['username'] == 'renamed$SFX'"
+	sql_is "t" "SELECT full_name IS NULL FROM users WHERE id = $AUSR_ID"
+}
+full_name_null_cleanup()
+{
+	authd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case policy
@@ -1076,6 +1110,7 @@ atf_init_test_cases()
 	atf_add_test_case roles
 	atf_add_test_case login_history
 	atf_add_test_case roles_paged
+	atf_add_test_case full_name_null
 	atf_add_test_case active_stats
 	atf_add_test_case permission_holder
 }
