@@ -32,18 +32,19 @@
 	"  FROM sessions s WHERE " SESSIONS_WHERE \
 	"  ORDER BY s.created_at DESC, s.id DESC LIMIT $4 OFFSET $5) x), " \
 	"'[]'::jsonb)::text"
-/* $1 session, $2 user or NULL, $3 company or NULL, $4 reason. */
+/*
+ * $1 session, $2 user or NULL, $3 company or NULL, $4 caller, $5 whether
+ * a superuser, $6 reason; sql/014_users_fixes.sql.
+ */
 #define SESSION_REVOKE_ONE_SQL \
-	"UPDATE sessions SET is_active = false, revoked_at = now(), " \
-	"  revoked_reason = $4 " \
-	"WHERE id = $1 AND is_active AND expires_at > now() " \
-	"AND ($2::bigint IS NULL OR user_id = $2) " \
-	"AND ($3::bigint IS NULL OR company_id = $3) RETURNING id"
+	"SELECT r_user FROM authd_sessions_revoke($1, $2, $3, $4, $5, $6)"
 #define SESSION_REVOKE_OTHERS_SQL \
 	"WITH r AS (UPDATE sessions SET is_active = false, " \
 	"  revoked_at = now(), revoked_reason = 'revoked by the user' " \
 	"  WHERE user_id = $1 AND id <> $2 AND is_active RETURNING id) " \
 	"SELECT count(*) FROM r"
+
+#define MSG_NO_PRIVILEGES	"The user doesn't have enough privileges"
 
 static void
 api_sessions_query(struct http_req *hr, const char *uid, const char *cid)
@@ -117,9 +118,19 @@ static void
 api_sessions_revoked(PGresult *res, void *arg)
 {
 	struct http_req	*hr = arg;
+	const char	*name;
 
 	if (!db_ok(res)) {
-		http_db_result(hr, res);
+		name = res != NULL ? PQresultErrorField(res,
+		    PG_DIAG_CONSTRAINT_NAME) : NULL;
+		if (name != NULL &&
+		    strcmp(name, "authd_users_privileges") == 0) {
+			log_info("request %s: session %" PRId64 " of a user "
+			    "holding more than user %" PRId64, hr->hr_reqid,
+			    hr->hr_id[0], hr->hr_user.au_uid);
+			http_error(hr, 403, MSG_NO_PRIVILEGES);
+		} else
+			http_db_result(hr, res);
 		return;
 	}
 	if (PQntuples(res) != 1) {
@@ -127,8 +138,9 @@ api_sessions_revoked(PGresult *res, void *arg)
 		return;
 	}
 	metrics_count(MC_SESSIONS_REVOKED);
-	log_info("request %s: session %s revoked by user %" PRId64,
-	    hr->hr_reqid, PQgetvalue(res, 0, 0), hr->hr_user.au_uid);
+	log_info("request %s: session %" PRId64 " of user %s revoked by "
+	    "user %" PRId64, hr->hr_reqid, hr->hr_id[0],
+	    PQgetvalue(res, 0, 0), hr->hr_user.au_uid);
 	http_reply(hr, 200, json_pack("{s:s}", "message",
 	    "Session revoked successfully"));
 }
@@ -137,15 +149,18 @@ static void
 api_sessions_revoke_one(struct http_req *hr, const char *uid, const char *cid,
     const char *reason)
 {
-	const char	*params[4];
-	char		 id[INT64_STR];
+	const char	*params[6];
+	char		 id[INT64_STR], actor[INT64_STR];
 
 	snprintf(id, sizeof(id), "%" PRId64, hr->hr_id[0]);
+	snprintf(actor, sizeof(actor), "%" PRId64, hr->hr_user.au_uid);
 	params[0] = id;
 	params[1] = uid;
 	params[2] = cid;
-	params[3] = reason;
-	if (db_query(SESSION_REVOKE_ONE_SQL, 4, params, api_sessions_revoked,
+	params[3] = actor;
+	params[4] = hr->hr_user.au_superuser ? "t" : "f";
+	params[5] = reason;
+	if (db_query(SESSION_REVOKE_ONE_SQL, 6, params, api_sessions_revoked,
 	    hr) == -1)
 		http_unavailable(hr);
 }
@@ -159,6 +174,10 @@ api_sessions_revoke_mine(struct http_req *hr)
 	api_sessions_revoke_one(hr, uid, NULL, "revoked by the user");
 }
 
+/*
+ * A holder of sessions:delete who is no superuser may not end the
+ * sessions of a user holding more than itself (authd_sessions_revoke).
+ */
 void
 api_sessions_revoke(struct http_req *hr)
 {

@@ -1,9 +1,62 @@
 -- Fixes of the users and sessions API found by an audit.
 --
--- 1. {"full_name": null} left the name alone: authd_users_update()
+-- 1. A user who is no superuser and acts through a permission
+--    (users:update, users:delete, roles:update, sessions:delete) could
+--    act on a user holding more than itself: set the password of a
+--    holder of the company's admin role and log in as it, or end the
+--    sessions of a superuser.  authd_users_privileged() is now the one
+--    check of every route that acts on another user: through
+--    authd_users_target() (PUT and DELETE /users/{id}), in
+--    authd_users_role_set() and in authd_sessions_revoke().
+-- 2. {"full_name": null} left the name alone: authd_users_update()
 --    takes p_full_name_set, so that null clears it.  Its argument list
 --    changes, so the old function is dropped and its one other caller,
 --    authd_ctl_user_passwd(), is given the new one.
+
+-- Refuses, as authd_users_privileges, an act of p_actor on the user o
+-- when p_actor is no superuser (p_admin false), o is someone else, and
+-- o is a superuser or holds an effective permission that p_actor does
+-- not: a permission to manage users must not reach those who hold
+-- more, or its holder would climb by taking their accounts.
+CREATE FUNCTION authd_users_privileged(o users, p_actor bigint,
+    p_admin boolean) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	IF p_admin OR o.id = p_actor THEN
+		RETURN;
+	END IF;
+	IF o.is_superuser OR EXISTS (
+	    SELECT t.permission_id FROM authd_user_permissions(o.id) t
+	    EXCEPT
+	    SELECT h.permission_id FROM authd_user_permissions(p_actor) h)
+	    THEN
+		RAISE EXCEPTION 'user % holds more than user %', o.id, p_actor
+		    USING ERRCODE = 'insufficient_privilege',
+		    CONSTRAINT = 'authd_users_privileges';
+	END IF;
+END;
+$$;
+
+-- A user that is not the caller, in the caller's scope, locked for the
+-- change; a permission holder may not act on a user holding more.
+CREATE OR REPLACE FUNCTION authd_users_target(p_id bigint, p_scope bigint,
+    p_actor bigint, p_admin boolean) RETURNS users
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	o	users;
+BEGIN
+	SELECT * INTO o FROM users
+	    WHERE id = p_id AND (p_scope IS NULL OR company_id = p_scope)
+	    FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'user % not found', p_id
+		    USING ERRCODE = 'no_data_found',
+		    CONSTRAINT = 'authd_users_user_missing';
+	END IF;
+	PERFORM authd_users_privileged(o, p_actor, p_admin);
+	RETURN o;
+END;
+$$;
 
 -- PUT /users/{id} and PUT /users/me.  A NULL argument leaves its column
 -- alone, but for full_name, which p_full_name_set says to write (NULL
@@ -141,3 +194,95 @@ BEGIN
 END;
 $$;
 
+
+-- POST and DELETE /users/{id}/roles/{role_id}: the role must be one of
+-- the user's company; a caller that is no superuser (p_check) may only
+-- act on a user holding no more than itself, and hand out or take back
+-- only roles whose permissions it holds itself.  Returns the User
+-- object with its role names.
+CREATE OR REPLACE FUNCTION authd_users_role_set(p_id bigint, p_role bigint,
+    p_assign boolean, p_scope bigint, p_actor bigint, p_check boolean,
+    p_addr text)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	u	users;
+	r	roles;
+BEGIN
+	SELECT * INTO u FROM users
+	    WHERE id = p_id AND (p_scope IS NULL OR company_id = p_scope)
+	    FOR NO KEY UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'user % not found', p_id
+		    USING ERRCODE = 'no_data_found',
+		    CONSTRAINT = 'authd_users_user_missing';
+	END IF;
+	PERFORM authd_users_privileged(u, p_actor, NOT p_check);
+	SELECT * INTO r FROM roles
+	    WHERE id = p_role AND company_id = u.company_id FOR KEY SHARE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'role % not found', p_role
+		    USING ERRCODE = 'no_data_found',
+		    CONSTRAINT = 'authd_users_role_missing';
+	END IF;
+	IF p_check AND authd_users_roles_escalate(ARRAY[p_role], p_actor) THEN
+		RAISE EXCEPTION 'role % grants more than user % holds',
+		    p_role, p_actor
+		    USING ERRCODE = 'insufficient_privilege',
+		    CONSTRAINT = 'authd_users_privileges';
+	END IF;
+	IF p_assign THEN
+		INSERT INTO user_roles (user_id, role_id, company_id)
+		    VALUES (u.id, r.id, u.company_id)
+		    ON CONFLICT DO NOTHING;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'role % already assigned', p_role
+			    USING ERRCODE = 'unique_violation',
+			    CONSTRAINT = 'authd_users_role_assigned';
+		END IF;
+	ELSE
+		DELETE FROM user_roles WHERE user_id = u.id AND role_id = r.id;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'role % not assigned', p_role
+			    USING ERRCODE = 'no_data_found',
+			    CONSTRAINT = 'authd_users_role_unassigned';
+		END IF;
+	END IF;
+	PERFORM authd_audit(p_actor, u.company_id, CASE WHEN p_assign
+	    THEN 'user.role_assign' ELSE 'user.role_unassign' END, 'user',
+	    u.id, jsonb_build_object('role_id', r.id, 'role', r.name), p_addr);
+	RETURN authd_user_json(u) ||
+	    jsonb_build_object('roles', authd_user_role_names(u.id));
+END;
+$$;
+
+-- DELETE /users/me/sessions/{id} (p_user the caller) and DELETE
+-- /sessions/{id} (p_user NULL, p_scope the caller's company or NULL for
+-- a root admin): revokes a live session.  The session of a user the
+-- caller may not act on is refused (authd_users_privileged).  Returns
+-- the session's owner, or no row when there is no such live session in
+-- reach.
+CREATE FUNCTION authd_sessions_revoke(p_id bigint, p_user bigint,
+    p_scope bigint, p_actor bigint, p_admin boolean, p_reason text)
+RETURNS TABLE (r_user bigint)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	s	sessions;
+	o	users;
+BEGIN
+	SELECT * INTO s FROM sessions
+	    WHERE id = p_id AND is_active AND expires_at > now()
+	    AND (p_user IS NULL OR user_id = p_user)
+	    AND (p_scope IS NULL OR company_id = p_scope)
+	    FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	SELECT * INTO STRICT o FROM users WHERE id = s.user_id;
+	PERFORM authd_users_privileged(o, p_actor, p_admin);
+	UPDATE sessions SET is_active = false, revoked_at = now(),
+	    revoked_reason = p_reason
+	    WHERE id = s.id;
+	RETURN QUERY SELECT s.user_id;
+END;
+$$;

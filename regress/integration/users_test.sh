@@ -1060,6 +1060,78 @@ roles_paged_cleanup()
 	authd_cleanup
 }
 
+atf_test_case holder_privileges cleanup
+holder_privileges_head()
+{
+	atf_set descr "a permission holder that is no superuser may not" \
+	    "update, delete or change the roles of a user holding a" \
+	    "permission it lacks; nothing changes"
+}
+holder_privileges_body()
+{
+	fixture
+	admin=$(sql "SELECT id FROM roles WHERE company_id = $CA
+	    AND name = 'admin'")
+	small=$(grant "$CA" "" "small$SFX" "'users:read'")
+	# The victim: no superuser, but the company's admin role.
+	vic=$(mkuser "$ROOT" "vic$SFX" "$CA")
+	sql "INSERT INTO user_roles (user_id, role_id, company_id)
+	    VALUES ($vic, $admin, $CA), ($vic, $small, $CA)"
+	holder=$(mkuser "$ROOT" "hold$SFX" "$CA")
+	grant "$CA" "$holder" "holders$SFX" \
+	    "'users:update', 'users:delete', 'roles:update'" >/dev/null
+	ht=$(login "hold$SFX" "$PW")
+	vt=$(login "vic$SFX" "$PW")
+	before=$(sql "SELECT row_to_json(u) FROM users u WHERE id = $vic")
+	roles=$(sql "SELECT string_agg(role_id::text, ',' ORDER BY role_id)
+	    FROM user_roles WHERE user_id = $vic")
+	expect 403 PUT "/api/v1/users/$vic" "$ht" \
+	    '{"password": "Hijacked-Pass1!"}'
+	detail_is "The user doesn't have enough privileges"
+	expect 403 PUT "/api/v1/users/$vic" "$ht" '{"full_name": "pwned"}'
+	detail_is "The user doesn't have enough privileges"
+	expect 403 DELETE "/api/v1/users/$vic" "$ht"
+	detail_is "The user doesn't have enough privileges"
+	# small grants only what the holder holds: the target refuses.
+	expect 403 DELETE "/api/v1/users/$vic/roles/$small" "$ht"
+	detail_is "The user doesn't have enough privileges"
+	sql "DELETE FROM user_roles WHERE user_id = $vic AND role_id = $small"
+	expect 403 POST "/api/v1/users/$vic/roles/$small" "$ht"
+	detail_is "The user doesn't have enough privileges"
+	sql "INSERT INTO user_roles (user_id, role_id, company_id)
+	    VALUES ($vic, $small, $CA)"
+	after=$(sql "SELECT row_to_json(u) FROM users u WHERE id = $vic")
+	[ "$before" = "$after" ] || atf_fail "user changed by a refused write"
+	sql_is "$roles" "SELECT string_agg(role_id::text, ',' ORDER BY role_id)
+	    FROM user_roles WHERE user_id = $vic"
+	st=$(http POST "$AUTHD_URL/api/v1/auth/login" \
+	    --data-urlencode "username=vic$SFX" \
+	    --data-urlencode "password=Hijacked-Pass1!")
+	[ "$st" = 401 ] || atf_fail "the victim logs in with the new password"
+	expect 200 GET /api/v1/users/me "$vt"
+	sql_is "0" "SELECT count(*) FROM audit_log WHERE object_id = $vic
+	    AND action IN ('user.update', 'user.delete', 'user.role_assign',
+	    'user.role_unassign')"
+
+	# A user holding no more than the holder: every route works.
+	peer=$(mkuser "$ROOT" "peer$SFX" "$CA")
+	expect 200 PUT "/api/v1/users/$peer" "$ht" \
+	    '{"password": "Peer-Changed1!"}'
+	expect 200 POST "/api/v1/users/$AUSR_ID/roles/$small" "$ht"
+	expect 200 DELETE "/api/v1/users/$AUSR_ID/roles/$small" "$ht"
+	expect 200 PUT "/api/v1/users/$AUSR_ID" "$ht" '{"full_name": "ok"}'
+	expect 200 DELETE "/api/v1/users/$peer" "$ht"
+	# ... and the holder itself.
+	expect 200 PUT "/api/v1/users/$holder" "$ht" '{"full_name": "self"}'
+	# A company admin is no permission holder: it acts on the victim.
+	expect 200 PUT "/api/v1/users/$vic" "$AADM_T" '{"full_name": "adm"}'
+	expect 200 DELETE "/api/v1/users/$vic/roles/$small" "$AADM_T"
+}
+holder_privileges_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case full_name_null cleanup
 full_name_null_head()
 {
@@ -1110,6 +1182,7 @@ atf_init_test_cases()
 	atf_add_test_case roles
 	atf_add_test_case login_history
 	atf_add_test_case roles_paged
+	atf_add_test_case holder_privileges
 	atf_add_test_case full_name_null
 	atf_add_test_case active_stats
 	atf_add_test_case permission_holder
