@@ -41,7 +41,8 @@
 #define SESSION_REVOKE_OTHERS_SQL \
 	"WITH r AS (UPDATE sessions SET is_active = false, " \
 	"  revoked_at = now(), revoked_reason = 'revoked by the user' " \
-	"  WHERE user_id = $1 AND id <> $2 AND is_active RETURNING id) " \
+	"  WHERE user_id = $1 AND id <> $2 AND is_active " \
+	"  AND expires_at > now() RETURNING id) " \
 	"SELECT count(*) FROM r"
 
 #define MSG_NO_PRIVILEGES	"The user doesn't have enough privileges"
@@ -204,6 +205,7 @@ api_sessions_others_done(PGresult *res, void *arg)
 	http_reply(hr, 200, json_pack("{s:s}", "message", msg));
 }
 
+/* Sessions past their expiry are dead already: not revoked, not counted. */
 void
 api_sessions_revoke_others(struct http_req *hr)
 {

@@ -474,6 +474,32 @@ holder_revoke_cleanup()
 	authd_cleanup
 }
 
+atf_test_case revoke_others_expired cleanup
+revoke_others_expired_head()
+{
+	atf_set descr "DELETE /users/me/sessions counts only sessions that" \
+	    "were live, not those past their expiry"
+}
+revoke_others_expired_body()
+{
+	start
+	mkuser Expiring
+	logins "$NEW_USER" 4
+	sql "UPDATE sessions SET expires_at = now() - interval '1 second'
+	    WHERE id IN ($S1, $S2)"
+	bearer 200 "$T4" DELETE "$MINE"
+	message_is "Revoked 1 sessions successfully"
+	denied "$T3" "Token has been revoked"
+	session_active "$S3" f
+	works "$T4"
+	sql_expect 0 "SELECT count(*) FROM sessions WHERE id IN ($S1, $S2)
+	    AND revoked_at IS NOT NULL"
+}
+revoke_others_expired_cleanup()
+{
+	authd_cleanup
+}
+
 # A redis-server of the test case's own, which the daemon uses: REDIS_DIR.
 private_redis()
 {
@@ -659,6 +685,7 @@ atf_init_test_cases()
 	atf_add_test_case permission_scope
 	atf_add_test_case company_scope
 	atf_add_test_case holder_revoke
+	atf_add_test_case revoke_others_expired
 	atf_add_test_case redis_stopped
 	atf_add_test_case redis_flushed
 	atf_add_test_case two_instances
