@@ -2,7 +2,8 @@
  * Sessions and devices: a user's own sessions, and the admin view of a
  * company's.  Revoking writes the session row, which every worker of
  * every node consults on each request, so a revoked session's tokens
- * stop working at once.
+ * stop working at once; the statement that revokes also queues the
+ * session.revoked event of the company's integrations, one per session.
  */
 #include <sys/types.h>
 
@@ -37,13 +38,11 @@
  * a superuser, $6 reason; sql/014_users_fixes.sql.
  */
 #define SESSION_REVOKE_ONE_SQL \
-	"SELECT r_user FROM authd_sessions_revoke($1, $2, $3, $4, $5, $6)"
+	"SELECT r_user, r_queued " \
+	"FROM authd_sessions_revoke($1, $2, $3, $4, $5, $6)"
+/* $1 user, $2 the session kept. */
 #define SESSION_REVOKE_OTHERS_SQL \
-	"WITH r AS (UPDATE sessions SET is_active = false, " \
-	"  revoked_at = now(), revoked_reason = 'revoked by the user' " \
-	"  WHERE user_id = $1 AND id <> $2 AND is_active " \
-	"  AND expires_at > now() RETURNING id) " \
-	"SELECT count(*) FROM r"
+	"SELECT r_count, r_queued FROM authd_sessions_revoke_others($1, $2)"
 
 #define MSG_NO_PRIVILEGES	"The user doesn't have enough privileges"
 
@@ -115,6 +114,18 @@ api_sessions_list(struct http_req *hr)
 	api_sessions_query(hr, NULL, cid[0] != '\0' ? cid : NULL);
 }
 
+/*
+ * The revoking statement queued session.revoked for the company's
+ * integrations (column col counts the deliveries): the worker polls for
+ * them now rather than at its next tick.
+ */
+static void
+api_sessions_kick(PGresult *res, int col)
+{
+	if (strcmp(PQgetvalue(res, 0, col), "0") != 0)
+		delivery_kick();
+}
+
 static void
 api_sessions_revoked(PGresult *res, void *arg)
 {
@@ -139,6 +150,7 @@ api_sessions_revoked(PGresult *res, void *arg)
 		return;
 	}
 	metrics_count(MC_SESSIONS_REVOKED);
+	api_sessions_kick(res, 1);
 	log_info("request %s: session %" PRId64 " of user %s revoked by "
 	    "user %" PRId64, hr->hr_reqid, hr->hr_id[0],
 	    PQgetvalue(res, 0, 0), hr->hr_user.au_uid);
@@ -200,6 +212,7 @@ api_sessions_others_done(PGresult *res, void *arg)
 		http_db_result(hr, res);
 		return;
 	}
+	api_sessions_kick(res, 1);
 	snprintf(msg, sizeof(msg), "Revoked %s sessions successfully",
 	    PQgetvalue(res, 0, 0));
 	http_reply(hr, 200, json_pack("{s:s}", "message", msg));

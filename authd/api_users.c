@@ -331,12 +331,11 @@ users_after_write(struct users_req *ur, const char *text)
 	data = json_pack("{s:I,s:O,s:O}", "user_id", (json_int_t)uid,
 	    "email", json_object_get(obj, "email"), "username",
 	    json_object_get(obj, "username"));
-	if (uid > 0 && cid > 0 && data != NULL) {
+	if (uid > 0 && cid > 0 && data != NULL)
 		delivery_enqueue(cid, type, data);
-		if (ur->ur_write != USERS_WRITE_CREATE &&
-		    ur->ur_hash[0] != '\0')
-			delivery_enqueue(cid, "password.changed", data);
-	}
+	/* authd_users_update() queued password.changed with the change. */
+	if (ur->ur_write != USERS_WRITE_CREATE && ur->ur_hash[0] != '\0')
+		delivery_kick();
 	json_decref(data);
 	/* A new address is proved by its owner before it counts. */
 	if (uid > 0 && ur->ur_write == USERS_WRITE_CREATE &&

@@ -12,6 +12,12 @@
 --    takes p_full_name_set, so that null clears it.  Its argument list
 --    changes, so the old function is dropped and its one other caller,
 --    authd_ctl_user_passwd(), is given the new one.
+-- 3. Revocations through the API emit session.revoked, and a new
+--    password emits password.changed naming the sessions it ended, in
+--    the transaction of the change (authd_enqueue_event()).
+-- 4. DELETE /users/me/sessions counted expired sessions still marked
+--    active among those it revoked; it revokes and counts only live
+--    ones now.
 
 -- Refuses, as authd_users_privileges, an act of p_actor on the user o
 -- when p_actor is no superuser (p_admin false), o is someone else, and
@@ -66,7 +72,9 @@ $$;
 -- company revokes the user's sessions, except p_keep_session when only
 -- the password changed (the caller's own session).  A move drops the
 -- user's roles, which belong to the old company, for the new company's
--- default roles.  Returns the User object.
+-- default roles.  A new password emits password.changed, with the ids
+-- of the live sessions it ended (no session.revoked for those).
+-- Returns the User object.
 DROP FUNCTION authd_users_update(bigint, bigint, bigint, boolean, bigint,
     text, text, text, text, text, boolean, boolean, bigint, boolean);
 CREATE FUNCTION authd_users_update(p_id bigint, p_scope bigint,
@@ -82,6 +90,7 @@ DECLARE
 	v_moved		boolean;
 	v_reason	text;
 	v_fields	text[] := '{}';
+	v_revoked	bigint[] := '{}';
 BEGIN
 	IF p_is_active IS NOT NULL OR p_is_superuser IS NOT NULL OR
 	    p_company_id IS NOT NULL THEN
@@ -136,11 +145,16 @@ BEGIN
 		v_reason := 'password changed';
 	END IF;
 	IF v_reason IS NOT NULL THEN
-		UPDATE sessions SET is_active = false, revoked_at = now(),
-		    revoked_reason = v_reason
-		    WHERE user_id = p_id AND is_active
-		    AND (v_reason <> 'password changed' OR
-		    p_keep_session IS NULL OR id <> p_keep_session);
+		WITH r AS (
+			UPDATE sessions SET is_active = false,
+			    revoked_at = now(), revoked_reason = v_reason
+			    WHERE user_id = p_id AND is_active
+			    AND (v_reason <> 'password changed' OR
+			    p_keep_session IS NULL OR id <> p_keep_session)
+			    RETURNING id, expires_at)
+		SELECT coalesce(array_agg(r.id ORDER BY r.id)
+		    FILTER (WHERE r.expires_at > now()), '{}')
+		    INTO v_revoked FROM r;
 	END IF;
 
 	IF n.email IS DISTINCT FROM o.email THEN
@@ -171,6 +185,12 @@ BEGIN
 	    n.id, jsonb_build_object('fields', to_jsonb(v_fields),
 	    'from_company_id', CASE WHEN v_moved THEN o.company_id END),
 	    p_addr);
+	IF p_hash IS NOT NULL THEN
+		PERFORM authd_enqueue_event(n.company_id, 'password.changed',
+		    jsonb_build_object('user_id', n.id, 'email', n.email,
+		    'username', n.username,
+		    'revoked_session_ids', to_jsonb(v_revoked)));
+	END IF;
 	RETURN authd_user_json(n);
 END;
 $$;
@@ -193,7 +213,6 @@ BEGIN
 	    FROM users u WHERE u.id = v_uid;
 END;
 $$;
-
 
 -- POST and DELETE /users/{id}/roles/{role_id}: the role must be one of
 -- the user's company; a caller that is no superuser (p_check) may only
@@ -258,13 +277,14 @@ $$;
 
 -- DELETE /users/me/sessions/{id} (p_user the caller) and DELETE
 -- /sessions/{id} (p_user NULL, p_scope the caller's company or NULL for
--- a root admin): revokes a live session.  The session of a user the
--- caller may not act on is refused (authd_users_privileged).  Returns
--- the session's owner, or no row when there is no such live session in
--- reach.
+-- a root admin): revokes a live session and emits session.revoked
+-- (user_id, session_id, reason, as logout does).  The session of a user
+-- the caller may not act on is refused (authd_users_privileged).
+-- Returns the session's owner and the number of deliveries queued, or
+-- no row when there is no such live session in reach.
 CREATE FUNCTION authd_sessions_revoke(p_id bigint, p_user bigint,
     p_scope bigint, p_actor bigint, p_admin boolean, p_reason text)
-RETURNS TABLE (r_user bigint)
+RETURNS TABLE (r_user bigint, r_queued integer)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
 	s	sessions;
@@ -283,6 +303,31 @@ BEGIN
 	UPDATE sessions SET is_active = false, revoked_at = now(),
 	    revoked_reason = p_reason
 	    WHERE id = s.id;
-	RETURN QUERY SELECT s.user_id;
+	RETURN QUERY SELECT s.user_id, authd_enqueue_event(s.company_id,
+	    'session.revoked', jsonb_build_object('user_id', s.user_id,
+	    'session_id', s.id, 'reason', p_reason));
+END;
+$$;
+
+-- DELETE /users/me/sessions: revokes the user's live sessions but
+-- p_keep, one session.revoked event each.  A session past its
+-- expires_at is dead already: neither revoked again nor counted.
+-- Returns how many were revoked and how many deliveries were queued.
+CREATE FUNCTION authd_sessions_revoke_others(p_user bigint, p_keep bigint)
+RETURNS TABLE (r_count bigint, r_queued integer)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+	RETURN QUERY
+	WITH r AS (
+		UPDATE sessions SET is_active = false, revoked_at = now(),
+		    revoked_reason = 'revoked by the user'
+		WHERE user_id = p_user AND id <> p_keep AND is_active
+		AND expires_at > now()
+		RETURNING id, user_id, company_id)
+	SELECT count(*), coalesce(sum(authd_enqueue_event(r.company_id,
+	    'session.revoked', jsonb_build_object('user_id', r.user_id,
+	    'session_id', r.id, 'reason', 'revoked by the user'))),
+	    0)::integer
+	FROM r;
 END;
 $$;
