@@ -2,7 +2,8 @@
  * Sessions and devices: a user's own sessions, and the admin view of a
  * company's.  Revoking writes the session row, which every worker of
  * every node consults on each request, so a revoked session's tokens
- * stop working at once.
+ * stop working at once; the statement that revokes also queues the
+ * session.revoked event of the company's integrations, one per session.
  */
 #include <sys/types.h>
 
@@ -32,18 +33,18 @@
 	"  FROM sessions s WHERE " SESSIONS_WHERE \
 	"  ORDER BY s.created_at DESC, s.id DESC LIMIT $4 OFFSET $5) x), " \
 	"'[]'::jsonb)::text"
-/* $1 session, $2 user or NULL, $3 company or NULL, $4 reason. */
+/*
+ * $1 session, $2 user or NULL, $3 company or NULL, $4 caller, $5 whether
+ * a superuser, $6 reason; sql/014_users_fixes.sql.
+ */
 #define SESSION_REVOKE_ONE_SQL \
-	"UPDATE sessions SET is_active = false, revoked_at = now(), " \
-	"  revoked_reason = $4 " \
-	"WHERE id = $1 AND is_active AND expires_at > now() " \
-	"AND ($2::bigint IS NULL OR user_id = $2) " \
-	"AND ($3::bigint IS NULL OR company_id = $3) RETURNING id"
+	"SELECT r_user, r_queued " \
+	"FROM authd_sessions_revoke($1, $2, $3, $4, $5, $6)"
+/* $1 user, $2 the session kept. */
 #define SESSION_REVOKE_OTHERS_SQL \
-	"WITH r AS (UPDATE sessions SET is_active = false, " \
-	"  revoked_at = now(), revoked_reason = 'revoked by the user' " \
-	"  WHERE user_id = $1 AND id <> $2 AND is_active RETURNING id) " \
-	"SELECT count(*) FROM r"
+	"SELECT r_count, r_queued FROM authd_sessions_revoke_others($1, $2)"
+
+#define MSG_NO_PRIVILEGES	"The user doesn't have enough privileges"
 
 static void
 api_sessions_query(struct http_req *hr, const char *uid, const char *cid)
@@ -113,13 +114,35 @@ api_sessions_list(struct http_req *hr)
 	api_sessions_query(hr, NULL, cid[0] != '\0' ? cid : NULL);
 }
 
+/*
+ * The revoking statement queued session.revoked for the company's
+ * integrations (column col counts the deliveries): the worker polls for
+ * them now rather than at its next tick.
+ */
+static void
+api_sessions_kick(PGresult *res, int col)
+{
+	if (strcmp(PQgetvalue(res, 0, col), "0") != 0)
+		delivery_kick();
+}
+
 static void
 api_sessions_revoked(PGresult *res, void *arg)
 {
 	struct http_req	*hr = arg;
+	const char	*name;
 
 	if (!db_ok(res)) {
-		http_db_result(hr, res);
+		name = res != NULL ? PQresultErrorField(res,
+		    PG_DIAG_CONSTRAINT_NAME) : NULL;
+		if (name != NULL &&
+		    strcmp(name, "authd_users_privileges") == 0) {
+			log_info("request %s: session %" PRId64 " of a user "
+			    "holding more than user %" PRId64, hr->hr_reqid,
+			    hr->hr_id[0], hr->hr_user.au_uid);
+			http_error(hr, 403, MSG_NO_PRIVILEGES);
+		} else
+			http_db_result(hr, res);
 		return;
 	}
 	if (PQntuples(res) != 1) {
@@ -127,8 +150,10 @@ api_sessions_revoked(PGresult *res, void *arg)
 		return;
 	}
 	metrics_count(MC_SESSIONS_REVOKED);
-	log_info("request %s: session %s revoked by user %" PRId64,
-	    hr->hr_reqid, PQgetvalue(res, 0, 0), hr->hr_user.au_uid);
+	api_sessions_kick(res, 1);
+	log_info("request %s: session %" PRId64 " of user %s revoked by "
+	    "user %" PRId64, hr->hr_reqid, hr->hr_id[0],
+	    PQgetvalue(res, 0, 0), hr->hr_user.au_uid);
 	http_reply(hr, 200, json_pack("{s:s}", "message",
 	    "Session revoked successfully"));
 }
@@ -137,15 +162,18 @@ static void
 api_sessions_revoke_one(struct http_req *hr, const char *uid, const char *cid,
     const char *reason)
 {
-	const char	*params[4];
-	char		 id[INT64_STR];
+	const char	*params[6];
+	char		 id[INT64_STR], actor[INT64_STR];
 
 	snprintf(id, sizeof(id), "%" PRId64, hr->hr_id[0]);
+	snprintf(actor, sizeof(actor), "%" PRId64, hr->hr_user.au_uid);
 	params[0] = id;
 	params[1] = uid;
 	params[2] = cid;
-	params[3] = reason;
-	if (db_query(SESSION_REVOKE_ONE_SQL, 4, params, api_sessions_revoked,
+	params[3] = actor;
+	params[4] = hr->hr_user.au_superuser ? "t" : "f";
+	params[5] = reason;
+	if (db_query(SESSION_REVOKE_ONE_SQL, 6, params, api_sessions_revoked,
 	    hr) == -1)
 		http_unavailable(hr);
 }
@@ -159,6 +187,10 @@ api_sessions_revoke_mine(struct http_req *hr)
 	api_sessions_revoke_one(hr, uid, NULL, "revoked by the user");
 }
 
+/*
+ * A holder of sessions:delete who is no superuser may not end the
+ * sessions of a user holding more than itself (authd_sessions_revoke).
+ */
 void
 api_sessions_revoke(struct http_req *hr)
 {
@@ -180,11 +212,13 @@ api_sessions_others_done(PGresult *res, void *arg)
 		http_db_result(hr, res);
 		return;
 	}
+	api_sessions_kick(res, 1);
 	snprintf(msg, sizeof(msg), "Revoked %s sessions successfully",
 	    PQgetvalue(res, 0, 0));
 	http_reply(hr, 200, json_pack("{s:s}", "message", msg));
 }
 
+/* Sessions past their expiry are dead already: not revoked, not counted. */
 void
 api_sessions_revoke_others(struct http_req *hr)
 {

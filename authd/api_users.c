@@ -54,10 +54,16 @@
 #define USERS_GET_SQL \
 	"SELECT authd_user_json(u)::text FROM users u " \
 	"WHERE u.id = $1 AND ($2::bigint IS NULL OR u.company_id = $2)"
+/* $1 user, $2 scope or NULL, $3 limit, $4 skip; no row: no such user. */
 #define USERS_ROLES_SQL \
-	"SELECT coalesce((SELECT jsonb_agg(authd_role_json(r) " \
-	"  ORDER BY r.name, r.id) FROM user_roles ur " \
-	"  JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id), " \
+	"SELECT (SELECT count(*) FROM user_roles ur " \
+	"  WHERE ur.user_id = u.id), " \
+	"coalesce((SELECT jsonb_agg(j ORDER BY o) FROM (" \
+	"  SELECT authd_role_json(r) AS j, " \
+	"    row_number() OVER (ORDER BY r.name, r.id) AS o " \
+	"  FROM user_roles ur JOIN roles r ON r.id = ur.role_id " \
+	"  WHERE ur.user_id = u.id " \
+	"  ORDER BY r.name, r.id LIMIT $3 OFFSET $4) x), " \
 	"  '[]'::jsonb)::text " \
 	"FROM users u " \
 	"WHERE u.id = $1 AND ($2::bigint IS NULL OR u.company_id = $2)"
@@ -109,7 +115,7 @@
 	"  $8::bigint[], $9, $10)::text"
 #define USERS_UPDATE_SQL \
 	"SELECT authd_users_update($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " \
-	"  $11, $12, $13, $14)::text"
+	"  $11, $12, $13, $14, $15)::text"
 #define USERS_DELETE_SQL \
 	"SELECT authd_users_delete($1, $2, $3, $4, $5)::text"
 #define USERS_ROLE_SET_SQL \
@@ -325,12 +331,11 @@ users_after_write(struct users_req *ur, const char *text)
 	data = json_pack("{s:I,s:O,s:O}", "user_id", (json_int_t)uid,
 	    "email", json_object_get(obj, "email"), "username",
 	    json_object_get(obj, "username"));
-	if (uid > 0 && cid > 0 && data != NULL) {
+	if (uid > 0 && cid > 0 && data != NULL)
 		delivery_enqueue(cid, type, data);
-		if (ur->ur_write != USERS_WRITE_CREATE &&
-		    ur->ur_hash[0] != '\0')
-			delivery_enqueue(cid, "password.changed", data);
-	}
+	/* authd_users_update() queued password.changed with the change. */
+	if (ur->ur_write != USERS_WRITE_CREATE && ur->ur_hash[0] != '\0')
+		delivery_kick();
 	json_decref(data);
 	/* A new address is proved by its owner before it counts. */
 	if (uid > 0 && ur->ur_write == USERS_WRITE_CREATE &&
@@ -610,14 +615,21 @@ api_users_get(struct http_req *hr)
 void
 api_users_roles(struct http_req *hr)
 {
-	const char	*params[2];
+	const char	*params[4];
 	char		 id[INT64_STR], scope[INT64_STR];
+	char		 skip[INT64_STR], limit[INT64_STR];
+	int64_t		 nskip, nlimit;
 
+	if (http_paging(hr, &nskip, &nlimit) == -1)
+		return;
 	users_id(id, sizeof(id), hr->hr_id[0]);
+	users_id(skip, sizeof(skip), nskip);
+	users_id(limit, sizeof(limit), nlimit);
 	params[0] = id;
 	params[1] = users_scope(hr, scope, sizeof(scope));
-	hr->hr_notfound = MSG_USER_NOT_FOUND;
-	users_query(hr, USERS_ROLES_SQL, 2, params, http_object_done, hr);
+	params[2] = limit;
+	params[3] = skip;
+	users_query(hr, USERS_ROLES_SQL, 4, params, users_list_done, hr);
 }
 
 static void
@@ -803,7 +815,7 @@ users_update_write(struct users_req *ur)
 	struct http_req		*hr = ur->ur_hr;
 	struct auth_user	*au = &hr->hr_user;
 	json_t			*b = ur->ur_body;
-	const char		*params[14];
+	const char		*params[15];
 	char			 id[INT64_STR], scope[INT64_STR];
 	char			 actor[INT64_STR], sid[INT64_STR];
 	char			 cid[INT64_STR];
@@ -833,7 +845,9 @@ users_update_write(struct users_req *ur)
 		params[12] = cid;
 	}
 	params[13] = me ? NULL : users_bool_param(b, "is_verified");
-	users_query(hr, USERS_UPDATE_SQL, 14, params, users_written, ur);
+	/* A full_name given as null clears it; absent, it stays. */
+	params[14] = json_object_get(b, "full_name") != NULL ? "t" : "f";
+	users_query(hr, USERS_UPDATE_SQL, 15, params, users_written, ur);
 }
 
 static void

@@ -23,6 +23,7 @@ DECLARE
 	v_email		text;
 	v_username	text;
 	v_revoked	bigint;
+	v_ids		bigint[];
 BEGIN
 	SELECT t.user_id, u.company_id, u.email, u.username
 	    INTO v_uid, v_cid, v_email, v_username
@@ -46,8 +47,10 @@ BEGIN
 		UPDATE sessions s SET is_active = false, revoked_at = now(),
 		    revoked_reason = 'password reset'
 		WHERE s.user_id = v_uid AND s.is_active
-		RETURNING 1)
-	SELECT count(*) INTO v_revoked FROM r;
+		RETURNING s.id, s.expires_at)
+	SELECT count(*), coalesce(array_agg(r.id ORDER BY r.id)
+	    FILTER (WHERE r.expires_at > now()), '{}')
+	    INTO v_revoked, v_ids FROM r;
 	INSERT INTO audit_log (actor_user_id, company_id, action, object_type,
 	    object_id, detail, ip_address)
 	    VALUES (v_uid, v_cid, 'user.password_reset', 'user', v_uid,
@@ -55,7 +58,7 @@ BEGIN
 	    nullif(p_addr, '')::inet);
 	PERFORM authd_enqueue_event(v_cid, 'password.changed',
 	    jsonb_build_object('user_id', v_uid, 'email', v_email,
-	    'username', v_username));
+	    'username', v_username, 'revoked_session_ids', to_jsonb(v_ids)));
 	RETURN QUERY SELECT v_uid, v_email, v_username, v_revoked;
 END;
 $$;

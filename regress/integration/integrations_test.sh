@@ -473,6 +473,140 @@ introspect_cleanup()
 	authd_cleanup
 }
 
+# --- outbound events of the users and sessions API --------------------
+
+# events_are TYPE PY: the receiver's requests are N events of TYPE, all
+# signed, of company A; PY is a Python expression over d, the list of
+# their data objects, sorted by session_id then user_id.
+events_are()
+{
+	TYPE=$1 A_CID=$A_CID python3 -c 'import json, os, sys
+r = [json.loads(l) for l in open("recv/requests.jsonl")]
+assert all(x["sig_ok"] and x["body"]["type"] == os.environ["TYPE"] and
+    x["body"]["company_id"] == int(os.environ["A_CID"]) and
+    x["event_id"] == x["body"]["id"] for x in r), r
+d = sorted((x["body"]["data"] for x in r),
+    key=lambda e: (e.get("session_id", 0), e["user_id"]))
+sys.exit(0 if eval("(" + sys.argv[1] + ")") else "data: %r" % d)' "$2" 2>events.err ||
+	    atf_fail "$(oneline "the $1 events are not: $2;" \
+	    "$(cat events.err)")"
+}
+
+# no_more N: two seconds later the receiver still has N requests.
+no_more()
+{
+	sleep 2
+	[ "$(grep -c . recv/requests.jsonl)" = "$1" ] ||
+	    atf_fail "$(grep -c . recv/requests.jsonl) events, expected $1"
+}
+
+atf_test_case session_events cleanup
+session_events_head()
+{
+	atf_set descr "revoking sessions through the API sends" \
+	    "session.revoked: one own session, all others (one event each)," \
+	    "an admin's revocation and logout"
+	atf_set require.progs "curl python3 openssl"
+}
+session_events_body()
+{
+	local i
+	start callback_conf
+	tenant A
+	receiver 0
+	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"session.revoked\"]"
+	printf '%s\n' "$INT_SECRET" >recv/secret
+	mkuser ev "$A_CID"
+	U=$NEW_UID
+	for i in 1 2 3 4 5; do
+		login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+		eval "T$i=\$ACCESS S$i=\$SID"
+	done
+	# One expired session: it is not revoked again, nor reported.
+	sql "UPDATE sessions SET expires_at = now() - interval '1 second'
+	    WHERE id = $S3"
+	api 200 "$T5" DELETE "/api/v1/users/me/sessions/$S1"
+	received 1
+	api 200 "$T5" DELETE /api/v1/users/me/sessions
+	message_is "Revoked 2 sessions successfully"
+	received 3
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	S6=$SID
+	api 200 "$A_TOKEN" DELETE "/api/v1/sessions/$S6"
+	received 4
+	api 200 "$T5" POST /api/v1/auth/logout
+	received 5
+	no_more 5
+	U=$U S1=$S1 S2=$S2 S4=$S4 S5=$S5 S6=$S6 events_are session.revoked '
+	    d == [{"user_id": int(os.environ["U"]),
+	    "session_id": int(os.environ[s]), "reason": r} for s, r in (
+	    ("S1", "revoked by the user"), ("S2", "revoked by the user"),
+	    ("S4", "revoked by the user"), ("S5", "logout"),
+	    ("S6", "revoked by an administrator"))]'
+	# A refused or missing revocation sends nothing.
+	api 404 "$A_TOKEN" DELETE "/api/v1/sessions/$S6"
+	no_more 5
+}
+session_events_cleanup()
+{
+	receiver_stop
+	authd_cleanup
+}
+
+atf_test_case password_events cleanup
+password_events_head()
+{
+	atf_set descr "a new password through PUT /users/me or /users/{id}" \
+	    "sends password.changed naming the sessions it ended"
+	atf_set require.progs "curl python3 openssl"
+}
+password_events_body()
+{
+	start callback_conf
+	tenant A
+	receiver 0
+	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"password.changed\", \"session.revoked\"]"
+	printf '%s\n' "$INT_SECRET" >recv/secret
+	mkuser pw "$A_CID"
+	U=$NEW_UID
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	S1=$SID
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	T2=$ACCESS
+	S2=$SID
+	# No password, no event.
+	api 200 "$T2" PUT /api/v1/users/me '{"full_name": "No Event"}'
+	api 200 "$T2" PUT /api/v1/users/me "$(jsonobj password \
+	    'Changed-Pass2?' current_password "$AUTHD_ADMIN_PASSWORD")"
+	received 1
+	no_more 1
+	U=$U S1=$S1 NAME=$NEW_USER events_are password.changed '
+	    d == [{"user_id": int(os.environ["U"]),
+	    "username": os.environ["NAME"],
+	    "email": os.environ["NAME"] + "@example.com",
+	    "revoked_session_ids": [int(os.environ["S1"])]}]'
+	# By an admin: every session of the user ends, the caller's is
+	# another user's.
+	api 200 "$A_TOKEN" PUT "/api/v1/users/$U" \
+	    '{"password": "Changed-Pass3?"}'
+	received 2
+	no_more 2
+	sed -n 2p recv/requests.jsonl >recv/requests.2
+	mv recv/requests.2 recv/requests.jsonl
+	U=$U S2=$S2 NAME=$NEW_USER events_are password.changed '
+	    d == [{"user_id": int(os.environ["U"]),
+	    "username": os.environ["NAME"],
+	    "email": os.environ["NAME"] + "@example.com",
+	    "revoked_session_ids": [int(os.environ["S2"])]}]'
+}
+password_events_cleanup()
+{
+	receiver_stop
+	authd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case create_and_read
@@ -484,4 +618,6 @@ atf_init_test_cases()
 	atf_add_test_case regenerate
 	atf_add_test_case deactivated
 	atf_add_test_case introspect
+	atf_add_test_case session_events
+	atf_add_test_case password_events
 }

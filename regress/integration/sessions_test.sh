@@ -459,6 +459,89 @@ company_scope_cleanup()
 	authd_cleanup
 }
 
+atf_test_case holder_revoke cleanup
+holder_revoke_head()
+{
+	atf_set descr "a sessions:delete holder that is no superuser may not" \
+	    "revoke a session of a superuser or of a user holding more"
+}
+holder_revoke_body()
+{
+	local path
+	start
+	login_admin
+	ADM=$ACCESS
+	ADM_SID=$SID
+	mkuser Operator
+	grant sessions:delete
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	OP=$ACCESS
+	OP_SID=$SID
+	for path in "/api/v1/sessions/$ADM_SID" \
+	    "/api/v1/users/sessions/$ADM_SID"; do
+		bearer 403 "$OP" DELETE "$path"
+		detail_is "$FORBIDDEN"
+	done
+	session_active "$ADM_SID" t
+	works "$ADM"
+	# No superuser, but the root company's admin role.
+	mkuser Richer
+	sql "INSERT INTO user_roles (user_id, role_id, company_id)
+	    SELECT $NEW_UID, id, $ROOT_CID FROM roles
+	    WHERE company_id = $ROOT_CID AND name = 'admin'"
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	RICH=$ACCESS
+	RICH_SID=$SID
+	for path in "/api/v1/sessions/$RICH_SID" \
+	    "/api/v1/users/sessions/$RICH_SID"; do
+		bearer 403 "$OP" DELETE "$path"
+		detail_is "$FORBIDDEN"
+	done
+	session_active "$RICH_SID" t
+	works "$RICH"
+	# A user holding less, and the holder's own session, may go.
+	mkuser Poorer
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	bearer 200 "$OP" DELETE "/api/v1/users/sessions/$SID"
+	message_is "Session revoked successfully"
+	denied "$ACCESS" "Token has been revoked"
+	# A superuser revokes the richer one.
+	bearer 200 "$ADM" DELETE "/api/v1/sessions/$RICH_SID"
+	denied "$RICH" "Token has been revoked"
+	bearer 200 "$OP" DELETE "/api/v1/sessions/$OP_SID"
+	denied "$OP" "Token has been revoked"
+}
+holder_revoke_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case revoke_others_expired cleanup
+revoke_others_expired_head()
+{
+	atf_set descr "DELETE /users/me/sessions counts only sessions that" \
+	    "were live, not those past their expiry"
+}
+revoke_others_expired_body()
+{
+	start
+	mkuser Expiring
+	logins "$NEW_USER" 4
+	sql "UPDATE sessions SET expires_at = now() - interval '1 second'
+	    WHERE id IN ($S1, $S2)"
+	bearer 200 "$T4" DELETE "$MINE"
+	message_is "Revoked 1 sessions successfully"
+	denied "$T3" "Token has been revoked"
+	session_active "$S3" f
+	works "$T4"
+	sql_expect 0 "SELECT count(*) FROM sessions WHERE id IN ($S1, $S2)
+	    AND revoked_at IS NOT NULL"
+}
+revoke_others_expired_cleanup()
+{
+	authd_cleanup
+}
+
 # A redis-server of the test case's own, which the daemon uses: REDIS_DIR.
 private_redis()
 {
@@ -644,6 +727,8 @@ atf_init_test_cases()
 	atf_add_test_case not_admin
 	atf_add_test_case permission_scope
 	atf_add_test_case company_scope
+	atf_add_test_case holder_revoke
+	atf_add_test_case revoke_others_expired
 	atf_add_test_case redis_stopped
 	atf_add_test_case redis_flushed
 	atf_add_test_case two_instances

@@ -1062,6 +1062,149 @@ permission_holder_cleanup()
 	authd_cleanup
 }
 
+atf_test_case roles_paged cleanup
+roles_paged_head()
+{
+	atf_set descr "GET /users/{id}/roles pages like every list: skip," \
+	    "limit 1..1000, X-Total-Count"
+}
+roles_paged_body()
+{
+	fixture
+	for n in 1 2 3; do
+		grant "$CA" "$AUSR_ID" "r$n$SFX" "'users:read'" >/dev/null
+	done
+	expect 200 GET "/api/v1/users/$AUSR_ID/roles" "$AADM_T"
+	atf_check -o ignore grep -ix "x-total-count: 3.\{0,1\}" http.headers
+	json_check http.body "[r['name'] for r in j] ==
+	    ['r1$SFX', 'r2$SFX', 'r3$SFX']"
+	expect 200 GET "/api/v1/users/$AUSR_ID/roles?limit=1&skip=1" "$AADM_T"
+	atf_check -o ignore grep -ix "x-total-count: 3.\{0,1\}" http.headers
+	json_check http.body "[r['name'] for r in j] == ['r2$SFX']"
+	expect 200 GET "/api/v1/users/$AUSR_ID/roles?skip=3" "$AADM_T"
+	json_check http.body "j == []"
+	expect 200 GET "/api/v1/users/$AUSR_ID/roles?limit=1000&skip=0" \
+	    "$AADM_T"
+	json_check http.body "len(j) == 3"
+	for q in limit=0 limit=1001 limit=-1 limit=abc skip=-1 skip=abc; do
+		expect 422 GET "/api/v1/users/$AUSR_ID/roles?$q" "$AADM_T"
+		json_check http.body "j['detail'][0]['loc'] ==
+		    ['query', '${q%%=*}']"
+	done
+	expect 404 GET "/api/v1/users/$BUSR_ID/roles?limit=1" "$AADM_T"
+	detail_is "User not found"
+}
+roles_paged_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case holder_privileges cleanup
+holder_privileges_head()
+{
+	atf_set descr "a permission holder that is no superuser may not" \
+	    "update, delete or change the roles of a user holding a" \
+	    "permission it lacks; nothing changes"
+}
+holder_privileges_body()
+{
+	fixture
+	admin=$(sql "SELECT id FROM roles WHERE company_id = $CA
+	    AND name = 'admin'")
+	small=$(grant "$CA" "" "small$SFX" "'users:read'")
+	# The victim: no superuser, but the company's admin role.
+	vic=$(mkuser "$ROOT" "vic$SFX" "$CA")
+	sql "INSERT INTO user_roles (user_id, role_id, company_id)
+	    VALUES ($vic, $admin, $CA), ($vic, $small, $CA)"
+	holder=$(mkuser "$ROOT" "hold$SFX" "$CA")
+	grant "$CA" "$holder" "holders$SFX" \
+	    "'users:update', 'users:delete', 'roles:update'" >/dev/null
+	ht=$(login "hold$SFX" "$PW")
+	vt=$(login "vic$SFX" "$PW")
+	before=$(sql "SELECT row_to_json(u) FROM users u WHERE id = $vic")
+	roles=$(sql "SELECT string_agg(role_id::text, ',' ORDER BY role_id)
+	    FROM user_roles WHERE user_id = $vic")
+	expect 403 PUT "/api/v1/users/$vic" "$ht" \
+	    '{"password": "Hijacked-Pass1!"}'
+	detail_is "The user doesn't have enough privileges"
+	expect 403 PUT "/api/v1/users/$vic" "$ht" '{"full_name": "pwned"}'
+	detail_is "The user doesn't have enough privileges"
+	expect 403 DELETE "/api/v1/users/$vic" "$ht"
+	detail_is "The user doesn't have enough privileges"
+	# small grants only what the holder holds: the target refuses.
+	expect 403 DELETE "/api/v1/users/$vic/roles/$small" "$ht"
+	detail_is "The user doesn't have enough privileges"
+	sql "DELETE FROM user_roles WHERE user_id = $vic AND role_id = $small"
+	expect 403 POST "/api/v1/users/$vic/roles/$small" "$ht"
+	detail_is "The user doesn't have enough privileges"
+	sql "INSERT INTO user_roles (user_id, role_id, company_id)
+	    VALUES ($vic, $small, $CA)"
+	after=$(sql "SELECT row_to_json(u) FROM users u WHERE id = $vic")
+	[ "$before" = "$after" ] || atf_fail "user changed by a refused write"
+	sql_is "$roles" "SELECT string_agg(role_id::text, ',' ORDER BY role_id)
+	    FROM user_roles WHERE user_id = $vic"
+	st=$(http POST "$AUTHD_URL/api/v1/auth/login" \
+	    --data-urlencode "username=vic$SFX" \
+	    --data-urlencode "password=Hijacked-Pass1!")
+	[ "$st" = 401 ] || atf_fail "the victim logs in with the new password"
+	expect 200 GET /api/v1/users/me "$vt"
+	sql_is "0" "SELECT count(*) FROM audit_log WHERE object_id = $vic
+	    AND action IN ('user.update', 'user.delete', 'user.role_assign',
+	    'user.role_unassign')"
+
+	# A user holding no more than the holder: every route works.
+	peer=$(mkuser "$ROOT" "peer$SFX" "$CA")
+	expect 200 PUT "/api/v1/users/$peer" "$ht" \
+	    '{"password": "Peer-Changed1!"}'
+	expect 200 POST "/api/v1/users/$AUSR_ID/roles/$small" "$ht"
+	expect 200 DELETE "/api/v1/users/$AUSR_ID/roles/$small" "$ht"
+	expect 200 PUT "/api/v1/users/$AUSR_ID" "$ht" '{"full_name": "ok"}'
+	expect 200 DELETE "/api/v1/users/$peer" "$ht"
+	# ... and the holder itself.
+	expect 200 PUT "/api/v1/users/$holder" "$ht" '{"full_name": "self"}'
+	# A company admin is no permission holder: it acts on the victim.
+	expect 200 PUT "/api/v1/users/$vic" "$AADM_T" '{"full_name": "adm"}'
+	expect 200 DELETE "/api/v1/users/$vic/roles/$small" "$AADM_T"
+}
+holder_privileges_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case full_name_null cleanup
+full_name_null_head()
+{
+	atf_set descr "PUT /users/me and /users/{id}: full_name null clears" \
+	    "the name, an absent full_name leaves it"
+}
+full_name_null_body()
+{
+	fixture
+	expect 200 PUT /api/v1/users/me "$AUSR_T" '{"full_name": null}'
+	json_check http.body "j['full_name'] is None and j['id'] == $AUSR_ID"
+	sql_is "t" "SELECT full_name IS NULL FROM users WHERE id = $AUSR_ID"
+	sql_is "1" "SELECT count(*) FROM audit_log
+	    WHERE action = 'user.update' AND object_id = $AUSR_ID
+	    AND detail->'fields' = '[\"full_name\"]'"
+	expect 200 PUT "/api/v1/users/$AUSR_ID" "$AADM_T" '{"full_name": "Back"}'
+	json_check http.body "j['full_name'] == 'Back'"
+	expect 200 PUT "/api/v1/users/$AUSR_ID" "$AADM_T" \
+	    "{\"username\": \"renamed$SFX\"}"
+	json_check http.body "j['full_name'] == 'Back'"
+	expect 200 PUT /api/v1/users/me "$AUSR_T" '{"email": null}'
+	json_check http.body "j['full_name'] == 'Back' and
+	    j['email'] == 'ausr$SFX@example.com'"
+	expect 200 PUT "/api/v1/users/$AUSR_ID" "$AADM_T" \
+	    '{"full_name": null, "is_active": true}'
+	json_check http.body "j['full_name'] is None and
+	    j['username'] == 'renamed$SFX'"
+	sql_is "t" "SELECT full_name IS NULL FROM users WHERE id = $AUSR_ID"
+}
+full_name_null_cleanup()
+{
+	authd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case policy
@@ -1078,6 +1221,9 @@ atf_init_test_cases()
 	atf_add_test_case last_root
 	atf_add_test_case roles
 	atf_add_test_case login_history
+	atf_add_test_case roles_paged
+	atf_add_test_case holder_privileges
+	atf_add_test_case full_name_null
 	atf_add_test_case active_stats
 	atf_add_test_case permission_holder
 }

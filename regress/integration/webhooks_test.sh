@@ -574,6 +574,8 @@ reset_event_body()
 	    \"events\": [\"password.changed\"]"
 	B_INT=$INT_ID
 	mkuser reset "$A_CID"
+	# A live session, which the reset ends and the event names.
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
 	# The token a reset mail carries, written behind the API's back:
 	# no SMTP here.
 	token=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
@@ -587,14 +589,15 @@ reset_event_body()
 	    atf_fail "password-reset: $(cat http.status) $(cat http.body)"
 	received 1
 	request 1
-	A_CID=$A_CID NEW_UID=$NEW_UID NEW_USER=$NEW_USER json_check \
+	A_CID=$A_CID NEW_UID=$NEW_UID NEW_USER=$NEW_USER SID=$SID json_check \
 	    request.json '(lambda e: j["sig_ok"] is True and
 	    j["body"]["type"] == "password.changed" and
 	    j["event_id"] == j["body"]["id"] and
 	    j["body"]["company_id"] == int(e["A_CID"]) and
 	    j["body"]["data"] == {"user_id": int(e["NEW_UID"]),
 	    "email": e["NEW_USER"] + "@example.com",
-	    "username": e["NEW_USER"]})(__import__("os").environ)'
+	    "username": e["NEW_USER"],
+	    "revoked_session_ids": [int(e["SID"])]})(__import__("os").environ)'
 	INT_ID=$A_INT
 	delivery_is delivered 1
 	# A used token changes nothing and tells nobody.
