@@ -269,6 +269,13 @@ api_account_reset_request(struct http_req *hr)
 		json_decref(body);
 		return;
 	}
+	/* As the original's EmailStr: not an address is a 422. */
+	if (!validate_email(field_str(body, "email"))) {
+		json_decref(body);
+		http_validation(hr, json_pack("[o]", http_verr("value_error",
+		    "body", "email", "value is not a valid email address")));
+		return;
+	}
 	if ((ac = calloc(1, sizeof(*ac))) == NULL) {
 		json_decref(body);
 		http_unavailable(hr);

@@ -404,34 +404,6 @@ users_invalid(json_t *errors, const char *field, const char *msg)
 	    msg));
 }
 
-/*
- * An email address as clients expect one to be checked: one '@', a
- * local part and a dotted domain, no spaces, controls or characters
- * that only quoted forms allow.  Comparison is case-insensitive.
- */
-static int
-users_email_ok(const char *s)
-{
-	const char	*at, *p;
-	size_t		 local;
-
-	if ((at = strchr(s, '@')) == NULL || strchr(at + 1, '@') != NULL)
-		return (0);
-	local = at - s;
-	if (local == 0 || local > 64)
-		return (0);
-	for (p = s; *p != '\0'; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f ||
-		    strchr("\"(),:;<>[\\]", *p) != NULL)
-			return (0);
-	p = at + 1;
-	if (*p == '\0' || *p == '.' || strchr(p, '.') == NULL ||
-	    p[strlen(p) - 1] == '.' || strstr(p, "..") != NULL ||
-	    s[0] == '.' || at[-1] == '.')
-		return (0);
-	return (1);
-}
-
 static int
 users_username_ok(const char *s, json_t *errors)
 {
@@ -460,7 +432,7 @@ users_check_names(json_t *body, json_t *errors)
 	v = json_object_get(body, "email");
 	if (json_is_string(v) && json_string_length(v) >= 3 &&
 	    json_string_length(v) <= USERS_EMAIL_MAX * 4 &&
-	    !users_email_ok(json_string_value(v)))
+	    !validate_email(json_string_value(v)))
 		users_invalid(errors, "email",
 		    "value is not a valid email address");
 	v = json_object_get(body, "username");

@@ -566,6 +566,8 @@ int		 validate_fields(struct json_t *body, const struct field *,
 		    size_t nfields, struct json_t *errors);
 int		 validate_body(struct http_req *, struct json_t *body,
 		    const struct field *, size_t nfields);
+/* An email address as clients expect one checked; 1 when it is one. */
+int		 validate_email(const char *);
 const char	*field_str(struct json_t *body, const char *name);
 int		 field_bool(struct json_t *body, const char *name, int def);
 int64_t		 field_int(struct json_t *body, const char *name, int64_t def);

@@ -192,3 +192,31 @@ field_present(json_t *body, const char *name)
 
 	return (v != NULL && !json_is_null(v));
 }
+
+/*
+ * An email address as clients expect one to be checked: one '@', a
+ * local part and a dotted domain, no spaces, controls or characters
+ * that only quoted forms allow.  Comparison is case-insensitive.
+ */
+int
+validate_email(const char *s)
+{
+	const char	*at, *p;
+	size_t		 local;
+
+	if ((at = strchr(s, '@')) == NULL || strchr(at + 1, '@') != NULL)
+		return (0);
+	local = at - s;
+	if (local == 0 || local > 64)
+		return (0);
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f ||
+		    strchr("\"(),:;<>[\\]", *p) != NULL)
+			return (0);
+	p = at + 1;
+	if (*p == '\0' || *p == '.' || strchr(p, '.') == NULL ||
+	    p[strlen(p) - 1] == '.' || strstr(p, "..") != NULL ||
+	    s[0] == '.' || at[-1] == '.')
+		return (0);
+	return (1);
+}

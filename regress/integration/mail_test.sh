@@ -345,6 +345,15 @@ reset_unknown_body()
 	    -H 'Content-Type: application/json' --data-binary '{}'
 	json_check http.body 'j["detail"][0]["loc"] == ["body", "email"] and
 	    j["detail"][0]["type"] == "missing"'
+	# Not an address at all: as the original's EmailStr, a 422.
+	for bad in notanemail 'a@b' '@example.com' 'a b@example.com'; do
+		http_expect 422 POST "$AUTHD_URL$RESET_REQ" \
+		    -H 'Content-Type: application/json' \
+		    --data-binary "$(jsonobj email "$bad")"
+		json_check http.body 'j["detail"] == [{"type": "value_error",
+		    "loc": ["body", "email"],
+		    "msg": "value is not a valid email address"}]'
+	done
 }
 reset_unknown_cleanup()
 {
