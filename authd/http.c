@@ -80,16 +80,16 @@ static const struct route http_routes[] = {
 	    NULL, 0 },
 	{ DELETE, "/api/v1/users/me/sessions", api_sessions_revoke_others,
 	    WHO_USER, NULL, 0 },
-	{ DELETE, "/api/v1/users/me/sessions/{session_id}", api_sessions_revoke_mine,
-	    WHO_USER, NULL, 0 },
+	{ DELETE, "/api/v1/users/me/sessions/{session_id}",
+	    api_sessions_revoke_mine, WHO_USER, NULL, 0 },
 	{ GET, "/api/v1/users/active-sessions", api_sessions_list, WHO_ADMIN,
 	    "sessions:read", 0 },
 	{ DELETE, "/api/v1/users/sessions/{session_id}", api_sessions_revoke,
 	    WHO_ADMIN, "sessions:delete", 0 },
 	{ GET, "/api/v1/sessions", api_sessions_list, WHO_ADMIN,
 	    "sessions:read", 0 },
-	{ DELETE, "/api/v1/sessions/{session_id}", api_sessions_revoke, WHO_ADMIN,
-	    "sessions:delete", 0 },
+	{ DELETE, "/api/v1/sessions/{session_id}", api_sessions_revoke,
+	    WHO_ADMIN, "sessions:delete", 0 },
 	{ POST, "/api/v1/users/me/2fa/setup", api_twofactor_setup, WHO_USER,
 	    NULL, ROUTE_NOSTORE },
 	{ POST, "/api/v1/users/me/2fa/enable", api_twofactor_enable, WHO_USER,
@@ -108,8 +108,8 @@ static const struct route http_routes[] = {
 	    0 },
 	{ POST, "/api/v1/auth/register", api_users_create, WHO_ADMIN,
 	    "users:create", 0 },
-	{ GET, "/api/v1/users/{user_id}", api_users_get, WHO_ADMIN, "users:read",
-	    0 },
+	{ GET, "/api/v1/users/{user_id}", api_users_get, WHO_ADMIN,
+	    "users:read", 0 },
 	{ PUT, "/api/v1/users/{user_id}", api_users_update, WHO_ADMIN,
 	    "users:update", 0 },
 	{ DELETE, "/api/v1/users/{user_id}", api_users_delete, WHO_ADMIN,
@@ -118,8 +118,8 @@ static const struct route http_routes[] = {
 	    "users:read", 0 },
 	{ POST, "/api/v1/users/{user_id}/roles/{role_id}", api_users_role_add,
 	    WHO_ADMIN, "roles:update", 0 },
-	{ DELETE, "/api/v1/users/{user_id}/roles/{role_id}", api_users_role_remove,
-	    WHO_ADMIN, "roles:update", 0 },
+	{ DELETE, "/api/v1/users/{user_id}/roles/{role_id}",
+	    api_users_role_remove, WHO_ADMIN, "roles:update", 0 },
 	{ GET, "/api/v1/users/{user_id}/login-history", api_users_logins,
 	    WHO_ADMIN, "users:read", 0 },
 	{ POST, "/api/v1/users/{user_id}/unlock", api_users_unlock, WHO_ADMIN,
@@ -128,12 +128,12 @@ static const struct route http_routes[] = {
 	{ GET, "/api/v1/companies", api_companies_list, WHO_USER, NULL, 0 },
 	{ POST, "/api/v1/companies", api_companies_create, WHO_ADMIN, NULL,
 	    0 },
-	{ GET, "/api/v1/companies/{company_id}", api_companies_get, WHO_USER, NULL,
-	    0 },
-	{ PUT, "/api/v1/companies/{company_id}", api_companies_update, WHO_ADMIN,
+	{ GET, "/api/v1/companies/{company_id}", api_companies_get, WHO_USER,
 	    NULL, 0 },
-	{ DELETE, "/api/v1/companies/{company_id}", api_companies_delete, WHO_ADMIN,
-	    NULL, 0 },
+	{ PUT, "/api/v1/companies/{company_id}", api_companies_update,
+	    WHO_ADMIN, NULL, 0 },
+	{ DELETE, "/api/v1/companies/{company_id}", api_companies_delete,
+	    WHO_ADMIN, NULL, 0 },
 	{ GET, "/api/v1/audit", api_audit_list, WHO_ADMIN, "audit:read", 0 },
 	{ POST, "/api/v1/authz/check", api_authz_check, WHO_USER, NULL,
 	    ROUTE_NOINVAL },
@@ -154,43 +154,43 @@ static const struct route http_routes[] = {
 	    0 },
 	{ POST, "/api/v1/permissions", api_permissions_create, WHO_ADMIN,
 	    NULL, 0 },
-	{ GET, "/api/v1/permissions/{permission_id}", api_permissions_get, WHO_USER,
-	    NULL, 0 },
-	{ PUT, "/api/v1/permissions/{permission_id}", api_permissions_update, WHO_ADMIN,
-	    NULL, 0 },
+	{ GET, "/api/v1/permissions/{permission_id}", api_permissions_get,
+	    WHO_USER, NULL, 0 },
+	{ PUT, "/api/v1/permissions/{permission_id}", api_permissions_update,
+	    WHO_ADMIN, NULL, 0 },
 	{ DELETE, "/api/v1/permissions/{permission_id}", api_permissions_delete,
 	    WHO_ADMIN, NULL, 0 },
 	{ GET, "/api/v1/integrations", api_integrations_list, WHO_ADMIN,
 	    "integrations:read", 0 },
 	{ POST, "/api/v1/integrations", api_integrations_create, WHO_ADMIN,
 	    "integrations:create", ROUTE_NOSTORE },
-	{ GET, "/api/v1/integrations/{integration_id}", api_integrations_get, WHO_ADMIN,
-	    "integrations:read", 0 },
+	{ GET, "/api/v1/integrations/{integration_id}", api_integrations_get,
+	    WHO_ADMIN, "integrations:read", 0 },
 	{ PUT, "/api/v1/integrations/{integration_id}", api_integrations_update,
 	    WHO_ADMIN, "integrations:update", 0 },
-	{ DELETE, "/api/v1/integrations/{integration_id}", api_integrations_delete,
-	    WHO_ADMIN, "integrations:delete", 0 },
+	{ DELETE, "/api/v1/integrations/{integration_id}",
+	    api_integrations_delete, WHO_ADMIN, "integrations:delete", 0 },
 	{ POST, "/api/v1/integrations/{integration_id}/regenerate-secret",
 	    api_integrations_regenerate_secret, WHO_ADMIN,
 	    "integrations:update", ROUTE_NOSTORE },
 	{ POST, "/api/v1/integrations/{integration_id}/regenerate-key",
 	    api_integrations_regenerate_key, WHO_ADMIN, "integrations:update",
 	    ROUTE_NOSTORE },
-	{ GET, "/api/v1/integrations/{integration_id}/events", api_webhooks_events,
-	    WHO_ADMIN, "integrations:read", 0 },
-	{ GET, "/api/v1/integrations/{integration_id}/deliveries", api_webhooks_deliveries,
-	    WHO_ADMIN, "integrations:read", 0 },
+	{ GET, "/api/v1/integrations/{integration_id}/events",
+	    api_webhooks_events, WHO_ADMIN, "integrations:read", 0 },
+	{ GET, "/api/v1/integrations/{integration_id}/deliveries",
+	    api_webhooks_deliveries, WHO_ADMIN, "integrations:read", 0 },
 	{ POST, "/api/v1/webhooks/{word}", api_webhooks_receive, WHO_ANYONE,
 	    NULL, 0 },
 	{ GET, "/api/v1/resources", api_resources_list, WHO_USER, NULL, 0 },
 	{ POST, "/api/v1/resources", api_resources_create, WHO_ADMIN, NULL,
 	    0 },
-	{ GET, "/api/v1/resources/{resource_id}", api_resources_get, WHO_USER, NULL,
-	    0 },
-	{ PUT, "/api/v1/resources/{resource_id}", api_resources_update, WHO_ADMIN,
+	{ GET, "/api/v1/resources/{resource_id}", api_resources_get, WHO_USER,
 	    NULL, 0 },
-	{ DELETE, "/api/v1/resources/{resource_id}", api_resources_delete, WHO_ADMIN,
-	    NULL, 0 },
+	{ PUT, "/api/v1/resources/{resource_id}", api_resources_update,
+	    WHO_ADMIN, NULL, 0 },
+	{ DELETE, "/api/v1/resources/{resource_id}", api_resources_delete,
+	    WHO_ADMIN, NULL, 0 },
 };
 
 static struct evhttp	*http_server;
@@ -269,7 +269,8 @@ http_hsts(char *buf, size_t len)
 static void
 http_headers(struct http_req *hr, const char *content_type)
 {
-	struct evkeyvalq	*h = evhttp_request_get_output_headers(hr->hr_req);
+	struct evkeyvalq	*h =
+				    evhttp_request_get_output_headers(hr->hr_req);
 	const char		*hsts;
 	char			 buf[64];
 	size_t			 i;
@@ -559,7 +560,8 @@ static const struct route *
 http_route(struct http_req *hr, int *status)
 {
 	/* Each pattern's text before its first {: no match without it. */
-	static size_t	 literal[sizeof(http_routes) / sizeof(http_routes[0])];
+	static size_t	 literal[sizeof(http_routes) /
+			    sizeof(http_routes[0])];
 	const struct route *badid = NULL;
 	size_t		 i;
 	int		 m, path_seen = 0;
@@ -1029,7 +1031,8 @@ http_stop_listening(void)
 {
 	conn_withdraw();
 	while (http_nbound > 0)
-		evhttp_del_accept_socket(http_server, http_bound[--http_nbound]);
+		evhttp_del_accept_socket(http_server,
+		    http_bound[--http_nbound]);
 }
 
 void
@@ -1140,7 +1143,8 @@ http_paging(struct http_req *hr, int64_t *skip, int64_t *limit)
 static int
 http_body(struct http_req *hr, char **out, size_t *outlen)
 {
-	struct evbuffer	*buf = evhttp_request_get_input_buffer(hr->hr_req);
+	struct evbuffer	*buf =
+			    evhttp_request_get_input_buffer(hr->hr_req);
 	size_t		 len = evbuffer_get_length(buf);
 	char		*s;
 
