@@ -42,7 +42,11 @@
 	"UPDATE users SET two_factor_pending_sealed = decode($2, 'hex'), " \
 	"two_factor_last_step = NULL " \
 	"WHERE id = $1 AND NOT two_factor_enabled RETURNING id"
-/* Enables 2FA and replaces the recovery codes, in one statement. */
+/*
+ * Enables 2FA and replaces the recovery codes, in one statement; only
+ * the request whose UPDATE wins touches the codes, or a second enable
+ * with the same code, arriving just after, would delete the winner's.
+ */
 #define TFA_ENABLE_SQL \
 	"WITH u AS (UPDATE users SET two_factor_enabled = true, " \
 	"    two_factor_secret_sealed = two_factor_pending_sealed, " \
@@ -51,7 +55,8 @@
 	"  AND two_factor_pending_sealed = decode($3, 'hex') " \
 	"  AND coalesce(two_factor_last_step, 0) < $2 " \
 	"  RETURNING id, company_id), " \
-	"d AS (DELETE FROM user_recovery_codes WHERE user_id = $1), " \
+	"d AS (DELETE FROM user_recovery_codes " \
+	"  WHERE user_id IN (SELECT id FROM u)), " \
 	"r AS (INSERT INTO user_recovery_codes (user_id, code_hash) " \
 	"  SELECT u.id, decode(h, 'hex') FROM u, " \
 	"  unnest(string_to_array($4, ',')) AS h), " \

@@ -179,6 +179,11 @@ api_webhooks_stored(PGresult *res, void *arg)
 		/* Never stored: a retry must not be a replay. */
 		if (wc->wc_signed)
 			(void)redis_command(NULL, NULL, "DEL %s", wc->wc_rkey);
+		/* The integration was deleted while this was on its way. */
+		if (res != NULL && strcmp(state, "23503") == 0) {
+			integration_fail(hr);
+			return;
+		}
 		http_db_result(hr, res);
 		return;
 	}

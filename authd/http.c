@@ -1226,7 +1226,13 @@ http_body_fields(struct http_req *hr)
 	}
 	TAILQ_INIT(&q);
 	obj = json_object();
-	if (strlen(s) != len || evhttp_parse_query_str(s, &q) == -1)
+	/*
+	 * A %00 would end the decoded C string early and pass the rest off
+	 * as another value ("password=pw%00junk" as "pw"): refused, as a
+	 * \u0000 in JSON is.
+	 */
+	if (strlen(s) != len || strcasestr(s, "%00") != NULL ||
+	    evhttp_parse_query_str(s, &q) == -1)
 		bad = 1;
 	TAILQ_FOREACH(kv, &q, next) {
 		if (bad)
@@ -1257,8 +1263,9 @@ http_body_fields(struct http_req *hr)
  * A failed query: an outage is a 503; so is a transaction that
  * PostgreSQL rolled back to break a deadlock (40P01) or a serialization
  * failure (40001): the request did nothing and may be sent again.
- * Anything else is a fault of ours.  Each is logged under the request id
- * and answered without any of its text.
+ * A query that worked but found no row where its handler wanted one met
+ * a concurrent delete: a 404.  Anything else is a fault of ours.  Each is
+ * logged under the request id and answered without any of its text.
  */
 void
 http_db_result(struct http_req *hr, PGresult *res)
@@ -1267,6 +1274,16 @@ http_db_result(struct http_req *hr, PGresult *res)
 
 	if (res == NULL) {
 		http_unavailable(hr);
+		return;
+	}
+	/*
+	 * It worked but found no row where its handler wanted one: it met
+	 * a concurrent delete (of the object, or of the caller).
+	 */
+	if (db_ok(res)) {
+		log_warnx("request %s: the row is gone (deleted meanwhile)",
+		    hr->hr_reqid);
+		http_error(hr, 404, "Not Found");
 		return;
 	}
 	state = db_sqlstate(res);

@@ -645,3 +645,50 @@ private_redis_stop()
 	done <redis.dirs
 	return 0
 }
+
+# locker_start LOCK THEN: another PostgreSQL session runs the statement
+# LOCK (taking a row lock), waits until some session waits behind it,
+# then runs THEN and commits; in the background (locker_wait ends it).
+# deadlock_timeout is long there, so that the other session's check
+# runs first.
+locker_start()
+{
+	"$PG_BINDIR/psql" "$AUTHD_DATABASE" -XAtq -v ON_ERROR_STOP=1 \
+	    -c "SET deadlock_timeout = '60s'" -c "DO \$\$ BEGIN \
+	    $1; \
+	    PERFORM pg_advisory_xact_lock(4242, 1); \
+	    FOR i IN 1 .. 300 LOOP \
+		EXIT WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE NOT l.granted \
+		    AND pg_backend_pid() = ANY (pg_blocking_pids(l.pid))); \
+		PERFORM pg_sleep(0.1); \
+	    END LOOP; \
+	    $2; END \$\$" >locker.out 2>&1 &
+	echo $! >locker.pid
+	wait_until 20 locker_holds || atf_fail "the other session took no lock"
+}
+
+# locker_holds: the session of locker_start holds its lock.
+locker_holds()
+{
+	[ "$("$PG_BINDIR/psql" "$AUTHD_DATABASE" -XAtq -c "SELECT count(*) \
+	    FROM pg_locks WHERE locktype = 'advisory' AND classid = 4242 \
+	    AND objid = 1 AND granted")" = 1 ]
+}
+
+# locker_wait: the session of locker_start ended well, or the case fails.
+locker_wait()
+{
+	local st
+	wait "$(cat locker.pid)"
+	st=$?
+	rm -f locker.pid
+	[ "$st" = 0 ] || atf_fail "$(oneline "the other session failed:" \
+	    "$(cat locker.out)")"
+}
+
+# locker_cleanup: for a cleanup, ends a session of locker_start left.
+locker_cleanup()
+{
+	[ -f locker.pid ] && kill "$(cat locker.pid)" 2>/dev/null
+	rm -f locker.pid
+}

@@ -551,16 +551,9 @@ roles_deadlock_head()
 	atf_set descr "a write that PostgreSQL rolls back to break a deadlock" \
 	    "answers 503 with Retry-After, not 500"
 }
-# locked: the session of roles_deadlock_body holds its first row lock.
-locked()
-{
-	[ "$("$PG_BINDIR/psql" "$AUTHD_DATABASE" -XAtq -c "SELECT count(*) \
-	    FROM pg_locks WHERE locktype = 'advisory' AND classid = 4242 \
-	    AND objid = 1 AND granted")" = 1 ]
-}
 roles_deadlock_body()
 {
-	local r1 r2 st
+	local r1 r2
 	start
 	tenants
 	mk_role "$A" "dl1-$TAG"
@@ -570,28 +563,13 @@ roles_deadlock_body()
 	# Another session holds role 2, waits until the request holds role 1
 	# and waits for role 2 behind it, then asks for role 1.  The request
 	# waited first, so its deadlock check runs first and rolls it back.
-	"$PG_BINDIR/psql" "$AUTHD_DATABASE" -XAtq -v ON_ERROR_STOP=1 \
-	    -c "SET deadlock_timeout = '60s'" -c "DO \$\$ BEGIN \
-	    PERFORM 1 FROM roles WHERE id = $r2 FOR UPDATE; \
-	    PERFORM pg_advisory_xact_lock(4242, 1); \
-	    FOR i IN 1 .. 300 LOOP \
-		EXIT WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE NOT l.granted \
-		    AND pg_backend_pid() = ANY (pg_blocking_pids(l.pid))); \
-		PERFORM pg_sleep(0.1); \
-	    END LOOP; \
-	    PERFORM 1 FROM roles WHERE id = $r1 FOR UPDATE; END \$\$" \
-	    >locker.out 2>&1 &
-	echo $! >locker.pid
-	wait_until 20 locked || atf_fail "the other session took no lock"
+	locker_start "PERFORM 1 FROM roles WHERE id = $r2 FOR UPDATE" \
+	    "PERFORM 1 FROM roles WHERE id = $r1 FOR UPDATE"
 	expect 503 PUT "/api/v1/roles/$r1" "$TA" "{\"parent_id\": $r2}"
 	detail "Service temporarily unavailable"
 	grep -qi '^retry-after: [0-9]' http.headers ||
 	    atf_fail "no Retry-After: $(cat http.headers)"
-	wait "$(cat locker.pid)"
-	st=$?
-	rm -f locker.pid
-	[ "$st" = 0 ] || atf_fail "$(oneline "the other session failed:" \
-	    "$(cat locker.out)")"
+	locker_wait
 	grep -q "database error 40P01" "$AUTHD_LOG" ||
 	    atf_fail "the deadlock was not logged"
 	sql_expect "" "SELECT coalesce(parent_id::text, '') FROM roles \
@@ -599,7 +577,7 @@ roles_deadlock_body()
 }
 roles_deadlock_cleanup()
 {
-	[ -f locker.pid ] && kill "$(cat locker.pid)" 2>/dev/null
+	locker_cleanup
 	authd_cleanup
 }
 

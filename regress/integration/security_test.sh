@@ -175,6 +175,88 @@ twofactor_disable_recovery_cleanup()
 	authd_cleanup
 }
 
+atf_test_case twofactor_races cleanup
+twofactor_races_head()
+{
+	atf_set descr "two enables with the same code at once: one wins and" \
+	    "keeps its recovery codes; 2FA requests of a user deleted at" \
+	    "the same time get 401 or 404, never 500"
+	atf_set timeout 200
+}
+twofactor_races_body()
+{
+	local i secret code
+	start
+	login_admin
+	ADM=$ACCESS
+	i=0
+	while [ "$i" -lt 8 ]; do
+		mkuser "tfr$i"
+		login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+		bearer 200 "$ACCESS" POST /api/v1/users/me/2fa/setup
+		jget secret http.body 'j["secret"]'
+		code=$(totp "$secret")
+		python3 - "$(base)" "$ACCESS" "$code" >race.out <<'PY' ||
+import json, sys, threading, urllib.request
+base, tok, code = sys.argv[1:4]
+out, go = [], threading.Barrier(2)
+def enable():
+    req = urllib.request.Request(base + "/api/v1/users/me/2fa/enable",
+        data=json.dumps({"code": code}).encode(), method="POST",
+        headers={"Authorization": "Bearer " + tok,
+                 "Content-Type": "application/json"})
+    go.wait()
+    try:
+        with urllib.request.urlopen(req) as r:
+            out.append((r.status, json.load(r)))
+    except urllib.error.HTTPError as e:
+        out.append((e.code, None))
+ts = [threading.Thread(target=enable) for _ in range(2)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+ok = [b for st, b in out if st == 200]
+assert sorted(st for st, b in out) == [200, 400], out
+print(ok[0]["recovery_codes"][0])
+PY
+		    atf_fail "$(oneline "round $i: $(cat race.out)")"
+		sql_expect 10 "SELECT count(*) FROM user_recovery_codes
+		    WHERE user_id = $NEW_UID AND used_at IS NULL"
+		login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" \
+		    --data-urlencode "totp_code=$(cat race.out)"
+		# The user deleted while its 2FA requests are on their way.
+		python3 - "$(base)" "$ACCESS" "$ADM" "$NEW_UID" >race.out \
+		    <<'PY' || atf_fail "$(oneline "round $i: $(cat race.out)")"
+import sys, threading, urllib.request
+base, tok, adm, uid = sys.argv[1:5]
+out, go = [], threading.Barrier(9)
+def call(path, t, method="POST"):
+    req = urllib.request.Request(base + path, data=b"{}", method=method,
+        headers={"Authorization": "Bearer " + t,
+                 "Content-Type": "application/json"})
+    go.wait()
+    try:
+        with urllib.request.urlopen(req) as r:
+            out.append(r.status)
+    except urllib.error.HTTPError as e:
+        out.append(e.code)
+ts = [threading.Thread(target=call, args=("/api/v1/users/me/2fa/setup",
+    tok)) for _ in range(8)]
+ts.append(threading.Thread(target=call, args=("/api/v1/users/" + uid, adm,
+    "DELETE")))
+[t.start() for t in ts]
+[t.join() for t in ts]
+assert all(st in (200, 400, 401, 404) for st in out), out
+PY
+		i=$((i + 1))
+	done
+	! grep -q "database error" "$AUTHD_LOG" ||
+	    atf_fail "$(oneline "$(grep "database error" "$AUTHD_LOG")")"
+}
+twofactor_races_cleanup()
+{
+	authd_cleanup
+}
+
 # totp_at SECRET STEP: the code of that 30-second step.
 totp_at()
 {
@@ -593,6 +675,7 @@ atf_init_test_cases()
 {
 	atf_add_test_case twofactor
 	atf_add_test_case twofactor_disable_recovery
+	atf_add_test_case twofactor_races
 	atf_add_test_case twofactor_reenable
 	atf_add_test_case lockout
 	atf_add_test_case lockout_parallel

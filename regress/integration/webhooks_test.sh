@@ -50,6 +50,35 @@ unsigned_cleanup()
 	authd_cleanup
 }
 
+atf_test_case deleted_meanwhile cleanup
+deleted_meanwhile_head()
+{
+	atf_set descr "a webhook whose integration is deleted while it is" \
+	    "stored answers 401 Invalid or missing API key, never 500"
+	atf_set require.progs "curl python3"
+}
+deleted_meanwhile_body()
+{
+	start
+	tenant A
+	mkinteg "$A_TOKEN" crm
+	# Another session locks the integration, waits until the webhook's
+	# insert waits behind it, then deletes it.
+	locker_start \
+	    "PERFORM 1 FROM integrations WHERE id = $INT_ID FOR UPDATE" \
+	    "DELETE FROM integrations WHERE id = $INT_ID"
+	hook 401 crm "$INT_KEY" '{"a": 1}'
+	detail_is "Invalid or missing API key"
+	locker_wait
+	sql_expect 0 "SELECT count(*) FROM webhook_events
+	    WHERE integration_id = $INT_ID"
+}
+deleted_meanwhile_cleanup()
+{
+	locker_cleanup
+	authd_cleanup
+}
+
 atf_test_case bad_keys cleanup
 bad_keys_head()
 {
@@ -656,6 +685,7 @@ private_refused_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case unsigned
+	atf_add_test_case deleted_meanwhile
 	atf_add_test_case bad_keys
 	atf_add_test_case wrong_type
 	atf_add_test_case type_segment
