@@ -118,6 +118,7 @@ struct login {
 	const char	*lg_detail;	/* of a 401 */
 	const char	*lg_username;
 	char		 lg_account[80];	/* rate-limit key */
+	int		 lg_reserved;	/* rl_login_check() let it go on */
 	char		 lg_hash[PASSWORD_HASH_MAX];
 	char		 lg_newhash[PASSWORD_HASH_MAX];
 	char		 lg_rjti[AUTH_JTI_LEN];
@@ -234,6 +235,9 @@ login_free(void *arg)
 	struct login	*lg = arg;
 	json_t		*v;
 
+	/* Its answer is sent: the attempt no longer fills the quota. */
+	if (lg->lg_reserved)
+		rl_login_release(lg->lg_account);
 	token_pair_free(&lg->lg_tp);
 	if ((v = json_object_get(lg->lg_body, "password")) != NULL &&
 	    json_is_string(v))
@@ -378,7 +382,7 @@ login_verified(struct ipc_msg *msg, void *arg)
 		return;
 	}
 	if (!match || !lg->lg_found) {
-		rl_login_failed(hr->hr_addr);
+		rl_login_failed(lg->lg_account, hr->hr_addr);
 		login_fail(lg, lg->lg_found ? "bad password" : "unknown user",
 		    401, NULL);
 		return;
@@ -425,7 +429,7 @@ login_second_factor(int r, void *arg)
 		return;
 	}
 	if (r == 0) {
-		rl_login_failed(lg->lg_tp.tp_hr->hr_addr);
+		rl_login_failed(lg->lg_account, lg->lg_tp.tp_hr->hr_addr);
 		login_fail(lg, "bad two-factor code", 401,
 		    "Invalid two-factor code");
 		return;
@@ -516,6 +520,7 @@ login_allowed(int locked, void *arg)
 		login_fail(lg, "locked", 429, "Too many login attempts");
 		return;
 	}
+	lg->lg_reserved = 1;
 	if ((b = malloc(sizeof(*b))) == NULL) {
 		http_unavailable(hr);
 		return;

@@ -385,7 +385,8 @@ int		 authcache_invalidate(const struct http_req *,
 void		 authcache_clear(struct http_req *);
 void		 rl_login_check(const char *account, const char *addr,
 		    rl_login_cb, void *);
-void		 rl_login_failed(const char *addr);
+void		 rl_login_failed(const char *account, const char *addr);
+void		 rl_login_release(const char *account);
 void		 rl_login_succeeded(const char *account);
 void		 rl_unlock(const char *account);
 void		 rl_account_key(char *, size_t, int found, int64_t uid,

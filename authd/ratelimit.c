@@ -6,10 +6,13 @@
  *
  * Per client address and route class: a fixed one-minute window.
  * Per account: a login attempt is reserved before its password is
- * checked, so parallel guesses cannot outrun the count; the attempt
- * after the last allowed failure locks the account, for a time that
- * doubles with each lock up to a day.  Per address: failures within the
- * lockout window block the address.
+ * checked, so parallel guesses cannot outrun the count: while failures
+ * and attempts in flight fill the quota, another attempt is asked to
+ * come back in a second.  The failure that reaches the maximum locks
+ * the account, for a time that doubles with each lock up to a day; an
+ * attempt that ends otherwise only gives its place back, so that the
+ * right password sent many times at once locks nothing.  Per address:
+ * failures within the lockout window block the address.
  */
 #include <sys/types.h>
 
@@ -31,6 +34,7 @@
 #define RL_KEY_MAX		96
 #define RL_LEVEL_TTL		86400
 #define RL_LOCK_MAX		86400
+#define RL_INFLIGHT_TTL		60	/* a lost release heals after it */
 
 /* Counts in a window: returns {count, seconds left}. */
 #define RL_INCR_LUA \
@@ -39,8 +43,14 @@
 	"local t = redis.call('TTL', KEYS[1]) " \
 	"if t < 0 then t = tonumber(ARGV[1]) end " \
 	"return {n, t}"
-/* KEYS lock, attempts, level, addr failures; ARGV max, window, base,
-   max lock, address max.  Returns {locked, seconds}. */
+/*
+ * The reservation of a login attempt.  KEYS lock, failures, level (not
+ * used), address failures, attempts in flight; ARGV max failures,
+ * window, base, max lock, address max, in-flight expiry.  Returns
+ * {locked, seconds}: the lock's, the address's, or 1 second when the
+ * failures and the attempts in flight already fill the account's quota
+ * (parallel guesses wait; correct logins in parallel lock nothing).
+ */
 #define RL_LOGIN_LUA \
 	"local t = redis.call('TTL', KEYS[1]) " \
 	"if t > 0 then return {1, t} end " \
@@ -48,21 +58,42 @@
 	"if f >= tonumber(ARGV[5]) then " \
 	"  t = redis.call('TTL', KEYS[4]) if t < 1 then t = 1 end " \
 	"  return {1, t} end " \
+	"local n = tonumber(redis.call('GET', KEYS[2]) or '0') " \
+	"local i = redis.call('INCR', KEYS[5]) " \
+	"redis.call('EXPIRE', KEYS[5], ARGV[6]) " \
+	"if n + i > tonumber(ARGV[1]) then " \
+	"  redis.call('DECR', KEYS[5]) return {1, 1} end " \
+	"return {0, 0}"
+/*
+ * A failed login of a reserved attempt.  KEYS lock, failures, level,
+ * address failures; ARGV as RL_LOGIN_LUA.  The failure that reaches the
+ * maximum locks the account, for a time that doubles with each lock.
+ */
+#define RL_FAIL_LUA \
+	"local a = redis.call('INCR', KEYS[4]) " \
+	"if a == 1 then redis.call('EXPIRE', KEYS[4], ARGV[2]) end " \
 	"local n = redis.call('INCR', KEYS[2]) " \
 	"if n == 1 then redis.call('EXPIRE', KEYS[2], ARGV[2]) end " \
-	"if n <= tonumber(ARGV[1]) then return {0, 0} end " \
+	"if n < tonumber(ARGV[1]) then return 0 end " \
 	"local l = redis.call('INCR', KEYS[3]) " \
 	"redis.call('EXPIRE', KEYS[3], " RL_STR(RL_LEVEL_TTL) ") " \
-	"t = tonumber(ARGV[3]) * 2 ^ (l - 1) " \
+	"local t = tonumber(ARGV[3]) * 2 ^ (l - 1) " \
 	"if t > tonumber(ARGV[4]) then t = tonumber(ARGV[4]) end " \
 	"redis.call('SET', KEYS[1], '1', 'EX', math.floor(t)) " \
 	"redis.call('DEL', KEYS[2]) " \
-	"return {1, math.floor(t)}"
+	"return 1"
+/* The end of a reserved attempt: KEYS attempts in flight. */
+#define RL_RELEASE_LUA \
+	"if redis.call('DECR', KEYS[1]) <= 0 then " \
+	"  redis.call('DEL', KEYS[1]) end " \
+	"return 0"
 #define RL_STR2(x)	#x
 #define RL_STR(x)	RL_STR2(x)
 
 static struct redis_script	 rl_incr = { RL_INCR_LUA, "" };
 static struct redis_script	 rl_login = { RL_LOGIN_LUA, "" };
+static struct redis_script	 rl_fail = { RL_FAIL_LUA, "" };
+static struct redis_script	 rl_release = { RL_RELEASE_LUA, "" };
 
 struct rl_slot {
 	char		 rs_key[RL_KEY_MAX];
@@ -84,6 +115,7 @@ struct rl_login {
 	char		 rg_attempts[RL_KEY_MAX];
 	char		 rg_level[RL_KEY_MAX];
 	char		 rg_addr[RL_KEY_MAX];
+	char		 rg_inflight[RL_KEY_MAX];
 };
 
 /* The memory fallback: a small open-addressing table per worker. */
@@ -143,6 +175,15 @@ rl_mem_set(const char *key, int64_t count, int ttl)
 
 	s->rs_count = count;
 	s->rs_expires = now + ttl;
+}
+
+static void
+rl_mem_decr(const char *key)
+{
+	struct rl_slot	*s = rl_mem_slot(key, time(NULL));
+
+	if (s->rs_count > 0)
+		s->rs_count--;
 }
 
 static void
@@ -236,6 +277,8 @@ rl_init(void)
 {
 	redis_script_add(&rl_incr);
 	redis_script_add(&rl_login);
+	redis_script_add(&rl_fail);
+	redis_script_add(&rl_release);
 	authcache_init();
 }
 
@@ -276,8 +319,8 @@ static void
 rl_login_memory(struct rl_login *rg, int *locked, int *secs)
 {
 	const struct authd_config	*c = &worker_conf;
-	int64_t				 n, level;
-	int				 ttl, t;
+	int64_t				 n, i;
+	int				 ttl;
 
 	*locked = 1;
 	if ((*secs = rl_mem_ttl(rg->rg_lock)) > 0)
@@ -285,12 +328,29 @@ rl_login_memory(struct rl_login *rg, int *locked, int *secs)
 	if (rl_mem_slot(rg->rg_addr, time(NULL))->rs_count >=
 	    c->c_addr_failures && (*secs = rl_mem_ttl(rg->rg_addr)) > 0)
 		return;
-	n = rl_mem_incr(rg->rg_attempts, c->c_lockout_window, &ttl);
-	if (n <= c->c_lockout_failures) {
-		*locked = 0;
-		*secs = 0;
+	n = rl_mem_slot(rg->rg_attempts, time(NULL))->rs_count;
+	i = rl_mem_incr(rg->rg_inflight, RL_INFLIGHT_TTL, &ttl);
+	if (n + i > c->c_lockout_failures) {
+		rl_mem_decr(rg->rg_inflight);
+		*secs = 1;
 		return;
 	}
+	*locked = 0;
+	*secs = 0;
+}
+
+/* The same as RL_FAIL_LUA, in this worker's memory. */
+static void
+rl_fail_memory(struct rl_login *rg)
+{
+	const struct authd_config	*c = &worker_conf;
+	int64_t				 n, level;
+	int				 ttl, t;
+
+	(void)rl_mem_incr(rg->rg_addr, c->c_lockout_window, &ttl);
+	n = rl_mem_incr(rg->rg_attempts, c->c_lockout_window, &ttl);
+	if (n < c->c_lockout_failures)
+		return;
 	level = rl_mem_incr(rg->rg_level, RL_LEVEL_TTL, &ttl);
 	t = c->c_lockout_time;
 	while (--level > 0 && t < RL_LOCK_MAX)
@@ -299,7 +359,6 @@ rl_login_memory(struct rl_login *rg, int *locked, int *secs)
 		t = RL_LOCK_MAX;
 	rl_mem_set(rg->rg_lock, 1, t);
 	rl_mem_del(rg->rg_attempts);
-	*secs = t;
 }
 
 static void
@@ -325,6 +384,7 @@ rl_login_keys(struct rl_login *rg, const char *account, const char *addr)
 	snprintf(rg->rg_attempts, sizeof(rg->rg_attempts), "la:%s", account);
 	snprintf(rg->rg_level, sizeof(rg->rg_level), "ll:%s", account);
 	snprintf(rg->rg_addr, sizeof(rg->rg_addr), "af:%s", addr);
+	snprintf(rg->rg_inflight, sizeof(rg->rg_inflight), "li:%s", account);
 }
 
 /*
@@ -346,27 +406,46 @@ rl_login_check(const char *account, const char *addr, rl_login_cb cb,
 	rg->rg_cb = cb;
 	rg->rg_arg = arg;
 	rl_login_keys(rg, account, addr);
-	if (redis_command(rl_login_done, rg, "EVALSHA %s 4 %s %s %s %s %d %d "
-	    "%d %d %d", rl_login.rs_sha, rg->rg_lock, rg->rg_attempts, rg->rg_level,
-	    rg->rg_addr, c->c_lockout_failures, c->c_lockout_window,
-	    c->c_lockout_time, RL_LOCK_MAX, c->c_addr_failures) == -1) {
+	if (redis_command(rl_login_done, rg, "EVALSHA %s 5 %s %s %s %s %s "
+	    "%d %d %d %d %d %d", rl_login.rs_sha, rg->rg_lock,
+	    rg->rg_attempts, rg->rg_level, rg->rg_addr, rg->rg_inflight,
+	    c->c_lockout_failures, c->c_lockout_window, c->c_lockout_time,
+	    RL_LOCK_MAX, c->c_addr_failures, RL_INFLIGHT_TTL) == -1) {
 		rl_login_memory(rg, &l, &s);
 		cb(l ? s : 0, arg);
 		free(rg);
 	}
 }
 
-/* A failed password counts against the address too. */
+/*
+ * A wrong password or second factor: a failure of the account, which
+ * locks it at the maximum, and of the address.
+ */
 void
-rl_login_failed(const char *addr)
+rl_login_failed(const char *account, const char *addr)
+{
+	const struct authd_config	*c = &worker_conf;
+	struct rl_login			 rg;
+
+	memset(&rg, 0, sizeof(rg));
+	rl_login_keys(&rg, account, addr);
+	if (redis_command(NULL, NULL, "EVALSHA %s 4 %s %s %s %s %d %d %d %d",
+	    rl_fail.rs_sha, rg.rg_lock, rg.rg_attempts, rg.rg_level,
+	    rg.rg_addr, c->c_lockout_failures, c->c_lockout_window,
+	    c->c_lockout_time, RL_LOCK_MAX) == -1)
+		rl_fail_memory(&rg);
+}
+
+/* The end of an attempt that rl_login_check() let go on, whatever it was. */
+void
+rl_login_release(const char *account)
 {
 	char	 key[RL_KEY_MAX];
-	int	 ttl;
 
-	snprintf(key, sizeof(key), "af:%s", addr);
-	if (redis_command(NULL, NULL, "EVALSHA %s 1 %s %d", rl_incr.rs_sha,
-	    key, worker_conf.c_lockout_window) == -1)
-		(void)rl_mem_incr(key, worker_conf.c_lockout_window, &ttl);
+	snprintf(key, sizeof(key), "li:%s", account);
+	rl_mem_decr(key);
+	(void)redis_command(NULL, NULL, "EVALSHA %s 1 %s", rl_release.rs_sha,
+	    key);
 }
 
 /* A good login clears the account's attempts (not its lock level). */

@@ -337,18 +337,10 @@ lockout_head()
 }
 lockout_body()
 {
-	local i
 	start conf_append "limits {" "lockout 3 failures window 900 time 2" \
 	    "}"
 	mkuser lock
-	for i in 1 2 3; do
-		http_expect 401 POST "$(base)/api/v1/auth/login" \
-		    --data-urlencode "username=$NEW_USER" \
-		    --data-urlencode "password=wrong$i"
-	done
-	http_expect 429 POST "$(base)/api/v1/auth/login" \
-	    --data-urlencode "username=$NEW_USER" \
-	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD"
+	three_wrong_then_locked "$NEW_USER"
 	detail_is "Too many login attempts"
 	grep -qi '^Retry-After: [0-9]' http.headers ||
 	    atf_fail "429 without Retry-After"
@@ -362,6 +354,38 @@ lockout_cleanup()
 	authd_cleanup
 }
 
+# three_wrong_then_locked USER: three wrong passwords are 401, then the
+# right one is 429.
+three_wrong_then_locked()
+{
+	local i
+	for i in 1 2 3; do
+		http_expect 401 POST "$(base)/api/v1/auth/login" \
+		    --data-urlencode "username=$1" \
+		    --data-urlencode "password=wrong$i"
+	done
+	http_expect 429 POST "$(base)/api/v1/auth/login" \
+	    --data-urlencode "username=$1" \
+	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD"
+}
+
+# logins_at_once N USER [PASSWORD]: N logins of USER at once, with
+# PASSWORD or else wrong ones; their statuses, one a line, in ./codes.
+logins_at_once()
+{
+	local i pids
+	pids=
+	for i in $(seq "$1"); do
+		curl -s -o /dev/null -w '%{http_code}\n' -X POST \
+		    "$(base)/api/v1/auth/login" \
+		    --data-urlencode "username=$2" \
+		    --data-urlencode "password=${3:-wrong$i}" >>codes &
+		pids="$pids $!"
+	done
+	# Only the curls: the daemon is a child of this shell too.
+	wait $pids
+}
+
 atf_test_case lockout_parallel cleanup
 lockout_parallel_head()
 {
@@ -370,20 +394,11 @@ lockout_parallel_head()
 }
 lockout_parallel_body()
 {
-	local i n pids
+	local n
 	start conf_append "limits {" "lockout 3 failures window 900 time 60" \
 	    "}"
 	mkuser race
-	pids=
-	for i in $(seq 20); do
-		curl -s -o /dev/null -w '%{http_code}\n' -X POST \
-		    "$(base)/api/v1/auth/login" \
-		    --data-urlencode "username=$NEW_USER" \
-		    --data-urlencode "password=wrong$i" >>codes &
-		pids="$pids $!"
-	done
-	# Only the curls: the daemon is a child of this shell too.
-	wait $pids
+	logins_at_once 20 "$NEW_USER"
 	n=$(grep -c '^401$' codes)
 	[ "$n" -le 3 ] || atf_fail "$n wrong passwords were evaluated"
 	[ "$(grep -c '^429$' codes)" -eq $((20 - n)) ] ||
@@ -392,6 +407,35 @@ lockout_parallel_body()
 	    WHERE user_id = $NEW_UID AND reason = 'bad password'"
 }
 lockout_parallel_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case lockout_parallel_right cleanup
+lockout_parallel_right_head()
+{
+	atf_set descr "parallel logins with the right password lock nothing:" \
+	    "those beyond the quota wait a second (429, Retry-After: 1)," \
+	    "and the account logs in at once afterwards"
+}
+lockout_parallel_right_body()
+{
+	start conf_append "limits {" "lockout 3 failures window 900 time 600" \
+	    "}"
+	mkuser many
+	logins_at_once 12 "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	[ "$(grep -c '^200$' codes)" -ge 1 ] &&
+	    [ "$(grep -c '^200$\|^429$' codes)" -eq 12 ] ||
+	    atf_fail "$(oneline "codes:" $(sort codes | uniq -c))"
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	# Failures still lock: the third wrong password, then even the
+	# right one is refused.
+	three_wrong_then_locked "$NEW_USER"
+	grep -qi '^Retry-After: [0-9][0-9]' http.headers ||
+	    atf_fail "$(oneline "not the lock's Retry-After:" \
+	    "$(cat http.headers)")"
+}
+lockout_parallel_right_cleanup()
 {
 	authd_cleanup
 }
@@ -679,6 +723,7 @@ atf_init_test_cases()
 	atf_add_test_case twofactor_reenable
 	atf_add_test_case lockout
 	atf_add_test_case lockout_parallel
+	atf_add_test_case lockout_parallel_right
 	atf_add_test_case rate_limit
 	atf_add_test_case two_nodes_limits
 	atf_add_test_case redis_down_limits
