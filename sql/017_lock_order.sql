@@ -1,4 +1,4 @@
--- A race found by a concurrency audit.
+-- Two races found by a concurrency audit.
 --
 -- 1. Deadlock between DELETE /companies/{id}?force=true and a write on
 --    one of the company's users.  authd_users_role_set() and
@@ -14,9 +14,17 @@
 --    second waits for the write.  The company is read from the user
 --    row without a lock: should the user move meanwhile, the lock
 --    taken is useless but harmless, and the rest is unchanged.
+-- 2. authd_enqueue_event() read the integrations without locking
+--    them: one deleted between its snapshot and the insert failed the
+--    insert's foreign key (23503 webhook_deliveries_integration_fk),
+--    and the event was lost for every other integration too.  The
+--    SELECT now locks what it reads FOR KEY SHARE (the lock the
+--    foreign key check takes anyway): a row deleted meanwhile is
+--    skipped, the others are queued.  Still PL/pgSQL, so its plan is
+--    still kept (011_enqueue_plan.sql).
 --
--- The functions are those of 014_users_fixes.sql, with only this lock
--- added.
+-- The functions are those of 014_users_fixes.sql and 011, with only
+-- these locks added.
 
 -- A user that is not the caller, in the caller's scope, locked for the
 -- change; a permission holder may not act on a user holding more.
@@ -106,4 +114,31 @@ BEGIN
 	RETURN authd_user_json(u) ||
 	    jsonb_build_object('roles', authd_user_role_names(u.id));
 END;
+$$;
+
+-- Queues one event for every subscribed active integration (006).
+CREATE OR REPLACE FUNCTION authd_enqueue_event(p_company_id bigint,
+    p_type text, p_data jsonb) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+	n	integer;
+BEGIN
+	WITH e AS (SELECT gen_random_uuid() AS id, now() AS at),
+	ins AS (
+		INSERT INTO webhook_deliveries (integration_id, company_id,
+		    event_id, event_type, payload)
+		SELECT i.id, i.company_id, e.id, p_type, jsonb_build_object(
+		    'id', e.id,
+		    'type', p_type,
+		    'created_at', authd_ts(e.at),
+		    'company_id', p_company_id,
+		    'data', coalesce(p_data, '{}'::jsonb))
+		FROM integrations i CROSS JOIN e
+		WHERE i.company_id = p_company_id AND i.is_active
+		AND i.callback_url IS NOT NULL AND p_type = ANY (i.events)
+		FOR KEY SHARE OF i
+		RETURNING 1)
+	SELECT count(*)::integer INTO n FROM ins;
+	RETURN n;
+END
 $$;
