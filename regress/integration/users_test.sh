@@ -1205,6 +1205,77 @@ full_name_null_cleanup()
 	authd_cleanup
 }
 
+atf_test_case role_company_delete cleanup
+role_company_delete_head()
+{
+	atf_set descr "role assignments racing a forced company delete:" \
+	    "the delete succeeds, each assignment answers 200 or 404" \
+	    "(no deadlock, no 503)"
+}
+role_company_delete_body()
+{
+	local rounds
+	fixture
+	# 15 companies, each with a role and 6 users; rounds holds each
+	# company as "cid:rid:uid,uid,...", companies by spaces.
+	rounds=$(sql "WITH c AS (INSERT INTO companies (name)
+	    SELECT 'race $SFX ' || k FROM generate_series(1, 15) k
+	    RETURNING id),
+	    r AS (INSERT INTO roles (company_id, name)
+	    SELECT id, 'race' FROM c RETURNING id, company_id),
+	    u AS (INSERT INTO users (company_id, email, username,
+	    hashed_password, is_verified)
+	    SELECT c.id, 'race' || c.id || '_' || k || '@example.com',
+	    'race' || c.id || '_' || k, x.hashed_password, true
+	    FROM c, generate_series(1, 6) k,
+	    (SELECT hashed_password FROM users WHERE id = $ROOT_ID) x
+	    RETURNING id, company_id)
+	    SELECT string_agg(r.company_id || ':' || r.id || ':' ||
+	    (SELECT string_agg(u.id::text, ',') FROM u
+	    WHERE u.company_id = r.company_id), ' ') FROM r")
+	[ -n "$rounds" ] || atf_fail "no companies made"
+	python3 - "$AUTHD_URL" "$ROOT" "$rounds" >race.out 2>&1 <<'EOF2' ||
+import http.client, sys, threading, urllib.parse
+url, token, rounds = sys.argv[1], sys.argv[2], sys.argv[3].split()
+u = urllib.parse.urlparse(url)
+bad = 0
+for rnd in rounds:
+    cid, rid, uids = rnd.split(":")
+    reqs = [("POST", "/api/v1/users/%s/roles/%s" % (x, rid), (200, 404))
+        for x in uids.split(",")]
+    reqs.append(("DELETE", "/api/v1/companies/%s?force=true" % cid, (200,)))
+    barrier = threading.Barrier(len(reqs))
+    got = [None] * len(reqs)
+    def call(i):
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+        barrier.wait()
+        c.request(reqs[i][0], reqs[i][1], headers={
+            "Authorization": "Bearer " + token})
+        r = c.getresponse()
+        got[i] = (r.status, r.read().decode())
+        c.close()
+    ts = [threading.Thread(target=call, args=(i,))
+        for i in range(len(reqs))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for (m, p, ok), (st, body) in zip(reqs, got):
+        if st not in ok:
+            bad += 1
+            print("%s %s: %d %s" % (m, p, st, body[:100]))
+sys.exit(1 if bad else 0)
+EOF2
+	    atf_fail "$(oneline "$(head -c 1500 race.out)")"
+	sql_is 0 "SELECT count(*) FROM companies WHERE name LIKE 'race $SFX %'"
+	sql_is 0 "SELECT count(*) FROM users WHERE username LIKE 'race%'
+	    AND company_id NOT IN (SELECT id FROM companies)"
+}
+role_company_delete_cleanup()
+{
+	authd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case policy
@@ -1226,4 +1297,5 @@ atf_init_test_cases()
 	atf_add_test_case full_name_null
 	atf_add_test_case active_stats
 	atf_add_test_case permission_holder
+	atf_add_test_case role_company_delete
 }

@@ -682,6 +682,99 @@ private_refused_cleanup()
 	authd_cleanup
 }
 
+atf_test_case enqueue_delete_race cleanup
+enqueue_delete_race_head()
+{
+	atf_set descr "an integration deleted while events are queued is" \
+	    "skipped; the company's other integrations still get every event"
+	atf_set require.progs "curl python3"
+}
+# held: the session of enqueue_delete_race_body has deleted its rows and
+# holds their locks.
+held()
+{
+	[ "$("$PG_BINDIR/psql" "$AUTHD_DATABASE" -XAtq -c "SELECT count(*)
+	    FROM pg_stat_activity WHERE application_name = 'g6hold'
+	    AND query LIKE '%pg_sleep%'")" = 1 ]
+}
+# kept N: integration $KEEP has N deliveries.
+kept()
+{
+	[ "$("$PG_BINDIR/psql" "$AUTHD_DATABASE" -XAtq -c "SELECT count(*)
+	    FROM webhook_deliveries WHERE integration_id = $KEEP")" = "$1" ]
+}
+enqueue_delete_race_body()
+{
+	local hold i k tmp users
+	start callback_conf
+	tenant A
+	receiver 0
+	users=
+	for i in 1 2 3 4 5 6; do
+		mkuser "race$i" "$A_CID"
+		users="$users $NEW_USER"
+	done
+	mkinteg "$A_TOKEN" custom "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"login.succeeded\"]"
+	KEEP=$INT_ID
+	for i in 1 2 3; do
+		tmp=
+		for k in 1 2 3; do
+			mkinteg "$A_TOKEN" custom \
+			    "\"callback_url\": \"$RECV_URL\",
+			    \"events\": [\"login.succeeded\"]"
+			tmp="$tmp${tmp:+, }$INT_ID"
+		done
+		# The delete commits while the logins' events are being
+		# queued: it holds its row locks for 2 seconds.
+		"$PG_BINDIR/psql" "$AUTHD_DATABASE application_name=g6hold" \
+		    -XAtq -v ON_ERROR_STOP=1 -c "BEGIN" \
+		    -c "DELETE FROM integrations WHERE id IN ($tmp)" \
+		    -c "SELECT pg_sleep(2)" -c "COMMIT" >hold.out 2>&1 &
+		hold=$!
+		wait_until 10 held || atf_fail "the delete did not start"
+		# shellcheck disable=SC2086
+		python3 - "$AUTHD_URL" "$AUTHD_ADMIN_PASSWORD" $users \
+		    >logins.out 2>&1 <<'EOF2' ||
+import sys, threading, urllib.parse, urllib.request
+url, pw, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+got = []
+def login(n):
+    data = urllib.parse.urlencode({"username": n, "password": pw})
+    with urllib.request.urlopen(url + "/api/v1/auth/login",
+        data.encode(), timeout=30) as r:
+        got.append(r.status)
+ts = [threading.Thread(target=login, args=(n,)) for n in names]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+print(got)
+sys.exit(0 if got == [200] * len(names) else 1)
+EOF2
+		    atf_fail "$(oneline "logins: $(cat logins.out)")"
+		wait "$hold" ||
+		    atf_fail "$(oneline "the delete failed: $(cat hold.out)")"
+	done
+	# Every login queued one delivery for the untouched integration,
+	# none for the deleted ones, and nothing was refused.
+	wait_until 10 kept 18 ||
+	    atf_fail "$(oneline "not 18 deliveries for the integration" \
+	    "nobody deleted: $(grep -m 1 'cannot queue' "$AUTHD_LOG" |
+	    head -c 300)")"
+	sql_expect 18 "SELECT count(*) FROM webhook_deliveries
+	    WHERE company_id = $A_CID"
+	if grep -q 'cannot queue' "$AUTHD_LOG"; then
+		atf_fail "$(oneline "$(grep -m 1 'cannot queue' "$AUTHD_LOG" |
+		    head -c 300)")"
+	fi
+}
+enqueue_delete_race_cleanup()
+{
+	receiver_stop
+	authd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case unsigned
@@ -700,4 +793,5 @@ atf_init_test_cases()
 	atf_add_test_case restart
 	atf_add_test_case reset_event
 	atf_add_test_case private_refused
+	atf_add_test_case enqueue_delete_race
 }
