@@ -45,21 +45,51 @@
  * A session ends on a whole second: token "exp" claims are whole seconds,
  * and a fractional end rounded up let a refreshed pair outlive its
  * session by one second.
+ *
+ * The user and company were read before the password check; l locks
+ * them again (the company first, as a company's deletion does, so that
+ * the two never wait on each other) and sees their state as of now.
+ * FOR SHARE of the company and the lock the UPDATE of last_login takes
+ * anyway on the user make a deactivation, a move or a deletion either
+ * wait for this login to commit (and then revoke or delete its session)
+ * or come first (and then l sees it).  A user or company gone gives no
+ * row of l; one moved or deactivated gives a row that is not "ok".  The
+ * session and last_login are written only when ok; the history row
+ * always, naming the user only when the pair still exists.  The answer
+ * is always one row: the session (NULL when none), whether the device
+ * is new, then l's same company, user active and company active (all
+ * NULL when the user or company is gone).
  */
 #define LOGIN_SESSION_SQL \
-	"WITH s AS (INSERT INTO sessions (user_id, company_id, device_info, " \
+	"WITH l AS (SELECT u.company_id = $2 AS same, u.is_active AS ua, " \
+	"    c.is_active AS ca FROM companies c, users u " \
+	"  WHERE c.id = $2 AND u.id = $1 " \
+	"  FOR SHARE OF c FOR NO KEY UPDATE OF u), " \
+	"ok AS (SELECT true AS ok FROM l WHERE same AND ua AND ca), " \
+	"s AS (INSERT INTO sessions (user_id, company_id, device_info, " \
 	"    device_fingerprint, ip_address, expires_at, refresh_jti) " \
-	"  VALUES ($1, $2, $3, $4, $5::inet, " \
+	"  SELECT $1, $2, $3, $4, $5::inet, " \
 	"    date_trunc('second', now()) + make_interval(secs => $6::int), " \
-	"    $7) " \
+	"    $7 FROM ok " \
 	"  RETURNING id, extract(epoch FROM expires_at)::bigint AS exp), " \
 	"h AS (INSERT INTO login_history (user_id, company_id, ip_address, " \
-	"    user_agent, success) VALUES ($1, $2, $5::inet, $3, true)), " \
+	"    user_agent, success, reason) " \
+	"  SELECT CASE WHEN l.same THEN $1::bigint END, " \
+	"    CASE WHEN l.same THEN $2::bigint END, $5::inet, $3, " \
+	"    coalesce(l.same AND l.ua AND l.ca, false), " \
+	"    CASE WHEN l.same IS NULL THEN 'unknown user' " \
+	"      WHEN NOT l.same THEN 'moved to another company' " \
+	"      WHEN NOT l.ua THEN 'inactive user' " \
+	"      WHEN NOT l.ca THEN 'inactive company' END " \
+	"  FROM (VALUES (0)) v LEFT JOIN l ON true), " \
 	"u AS (UPDATE users SET last_login = now(), " \
-	"    hashed_password = coalesce($8, hashed_password) WHERE id = $1) " \
-	"SELECT id, exp, EXISTS (SELECT 1 FROM sessions o " \
+	"    hashed_password = coalesce($8, hashed_password) " \
+	"  FROM ok WHERE id = $1) " \
+	"SELECT s.id, s.exp, EXISTS (SELECT 1 FROM sessions o " \
 	"  WHERE o.user_id = $1) AND NOT EXISTS (SELECT 1 FROM sessions o " \
-	"  WHERE o.user_id = $1 AND o.device_fingerprint = $4) FROM s"
+	"  WHERE o.user_id = $1 AND o.device_fingerprint = $4), " \
+	"  l.same, l.ua, l.ca " \
+	"FROM (VALUES (0)) v LEFT JOIN l ON true LEFT JOIN s ON true"
 
 /*
  * $6: the presented token's signature was checked; else it must be the
@@ -337,6 +367,44 @@ login_fail(struct login *lg, const char *reason, int status,
 	http_error(hr, status, detail);
 }
 
+/*
+ * The user or its company changed while the password was checked: the
+ * answer is the one the login would have had, had it read the change.
+ * The statement wrote the history row already.
+ */
+static void
+login_session_refused(struct login *lg, PGresult *res)
+{
+	struct http_req	*hr = lg->lg_tp.tp_hr;
+	const char	*reason, *detail;
+	int		 status = 401;
+
+	detail = "Incorrect username or password";
+	if (PQgetisnull(res, 0, 3))
+		reason = "unknown user";
+	else if (strcmp(PQgetvalue(res, 0, 3), "t") != 0)
+		reason = "moved to another company";
+	else if (strcmp(PQgetvalue(res, 0, 4), "t") != 0) {
+		reason = "inactive user";
+		status = 400;
+		detail = "Inactive user";
+	} else {
+		reason = "inactive company";
+		status = 403;
+		detail = "Company is inactive";
+	}
+	log_info("request %s: login failed from %s: %s", hr->hr_reqid,
+	    hr->hr_addr, reason);
+	if (status != 401) {
+		login_events(lg, 0, 0);
+		http_error(hr, status, detail);
+		return;
+	}
+	/* As for an unknown user; the old company hears nothing more. */
+	http_set_header(hr, "WWW-Authenticate", "Bearer");
+	http_error(hr, status, detail);
+}
+
 static void
 login_session_done(PGresult *res, void *arg)
 {
@@ -346,6 +414,10 @@ login_session_done(PGresult *res, void *arg)
 
 	if (!db_ok(res) || PQntuples(res) != 1) {
 		http_db_result(hr, res);
+		return;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		login_session_refused(lg, res);
 		return;
 	}
 	sid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);

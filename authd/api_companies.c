@@ -66,18 +66,16 @@
 	"  FROM t WHERE companies.id = t.id " \
 	"  AND NOT (t.is_root AND $5::boolean IS FALSE) " \
 	"  RETURNING companies.*), " \
-	"s AS (UPDATE sessions SET is_active = false, revoked_at = now(), " \
-	"    revoked_reason = 'company deactivated' " \
-	"  WHERE is_active AND company_id IN " \
-	"    (SELECT id FROM c WHERE NOT c.is_active) RETURNING id), " \
+	"s AS (SELECT authd_company_revoke_sessions(c.id) AS n FROM c " \
+	"  WHERE NOT c.is_active), " \
 	"a AS (INSERT INTO audit_log (actor_user_id, company_id, action, " \
 	"    object_type, object_id, detail, ip_address) " \
 	"  SELECT $6, c.id, 'company.update', 'company', c.id, " \
 	"    jsonb_build_object('changes', $8::jsonb, " \
-	"      'sessions_revoked', (SELECT count(*) FROM s)), " \
+	"      'sessions_revoked', coalesce((SELECT n FROM s), 0)), " \
 	"    authd_inet($7) FROM c) " \
 	"SELECT t.is_root, (SELECT authd_company_json(c)::text FROM c), " \
-	"  (SELECT count(*) FROM s) FROM t"
+	"  coalesce((SELECT n FROM s), 0) FROM t"
 /* $1 id, $2 force, $3 actor, $4 client address. */
 #define COMPANY_DELETE_SQL \
 	"SELECT status, company::text " \

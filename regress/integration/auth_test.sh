@@ -1394,6 +1394,198 @@ refresh_hs256_cleanup()
 	authd_cleanup
 }
 
+# The races of a login with a change of its user or company, made
+# deterministic: a psql session holds a row lock on the user or the
+# company, the change (an admin's request, in the background) queues
+# behind it, and the login runs meanwhile.
+
+# race_hold TABLE ID: a transaction in the background holds FOR SHARE on
+# the row for 3 s; returns once it does.
+race_hold()
+{
+	"$PG_BINDIR/psql" "$AUTHD_DATABASE" -XAtq -v ON_ERROR_STOP=1 \
+	    -c BEGIN -c "SELECT 1 FROM $1 WHERE id = $2 FOR SHARE" \
+	    -c "SELECT pg_sleep(3)" -c COMMIT >hold.out 2>&1 &
+	HOLD_PID=$!
+	wait_until 10 race_waiting "state = 'active'
+	    AND query = 'SELECT pg_sleep(3)'" ||
+	    atf_fail "the lock holder did not start: $(cat hold.out)"
+}
+
+# race_waiting COND: a backend of the test database matches COND.
+race_waiting()
+{
+	sql "SELECT count(*) FROM pg_stat_activity
+	    WHERE datname = current_database() AND $1"
+	[ "$SQL" -gt 0 ]
+}
+
+# race_change METHOD PATH [JSON]: the admin's request in the background
+# (answer in race/), queued behind the held lock.
+race_change()
+{
+	mkdir -p race
+	(HTTP_OUT=race http_json "$1" "$AUTHD_URL$2" "${3:-{\}}" \
+	    -H "Authorization: Bearer $ADM" >/dev/null) &
+	CHANGE_PID=$!
+	wait_until 10 race_waiting "wait_event_type = 'Lock'" ||
+	    atf_fail "$1 $2 did not wait for the lock"
+}
+
+# race_end CODE: the holder and the change are done; the change answered
+# CODE.
+race_end()
+{
+	wait "$CHANGE_PID"
+	wait "$HOLD_PID" || atf_fail "the lock holder failed: $(cat hold.out)"
+	[ "$(cat race/http.status)" = "$1" ] || atf_fail "$(oneline \
+	    "the change answered $(cat race/http.status), expected $1:" \
+	    "$(head -c 300 race/http.body)")"
+}
+
+# race_login CODE: a login of NEW_USER that must answer CODE (never 500).
+race_login()
+{
+	form_login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" "$1"
+}
+
+atf_test_case login_race_user_inactive cleanup
+login_race_user_inactive_head()
+{
+	atf_set descr "a login racing its user's deactivation answers 400" \
+	    "Inactive user and leaves no live session"
+}
+login_race_user_inactive_body()
+{
+	start
+	login_admin
+	ADM=$ACCESS
+	mkuser Racer
+	race_hold users "$NEW_UID"
+	race_change PUT "/api/v1/users/$NEW_UID" '{"is_active": false}'
+	race_login 400
+	detail_is "Inactive user"
+	race_end 200
+	sql_expect 0 "SELECT count(*) FROM sessions
+	    WHERE user_id = $NEW_UID AND is_active"
+	sql_expect "1|inactive user" "SELECT count(*), reason
+	    FROM login_history WHERE user_id = $NEW_UID AND NOT success
+	    GROUP BY reason"
+}
+login_race_user_inactive_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case login_race_company_inactive cleanup
+login_race_company_inactive_head()
+{
+	atf_set descr "a session a login commits while its company is being" \
+	    "deactivated is revoked with the others, and stays so after" \
+	    "the company's reactivation"
+}
+login_race_company_inactive_body()
+{
+	local code
+	start
+	login_admin
+	ADM=$ACCESS
+	mkcompany
+	mkuser Racer "$NEW_CID"
+	race_hold companies "$NEW_CID"
+	race_change PUT "/api/v1/companies/$NEW_CID" '{"is_active": false}'
+	code=$(http POST "$AUTHD_URL$LOGIN" --data-urlencode \
+	    "username=$NEW_USER" --data-urlencode \
+	    "password=$AUTHD_ADMIN_PASSWORD")
+	case "$code" in
+	200)	jget ACCESS http.body 'j["access_token"]' ;;
+	403)	detail_is "Company is inactive" ;;
+	*)	atf_fail "login answered $code: $(head -c 300 http.body)" ;;
+	esac
+	race_end 200
+	sql_expect 0 "SELECT count(*) FROM sessions
+	    WHERE company_id = $NEW_CID AND is_active"
+	sql "UPDATE companies SET is_active = true WHERE id = $NEW_CID"
+	if [ "$code" = 200 ]; then
+		bearer 401 "$ACCESS" GET /api/v1/users/me
+	fi
+}
+login_race_company_inactive_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case login_race_user_gone cleanup
+login_race_user_gone_head()
+{
+	atf_set descr "a login racing its user's deletion or move to another" \
+	    "company answers 401 as for an unknown user, never 500"
+}
+login_race_user_gone_body()
+{
+	local other
+	start
+	login_admin
+	ADM=$ACCESS
+	mkcompany
+	other=$NEW_CID
+	mkuser Deleted
+	race_hold users "$NEW_UID"
+	race_change DELETE "/api/v1/users/$NEW_UID"
+	race_login 401
+	detail_is "Incorrect username or password"
+	header_is WWW-Authenticate Bearer
+	race_end 200
+	count_sessions "$NEW_UID"
+	[ "$SESSIONS" = 0 ] || atf_fail "a deleted user has a session"
+
+	mkuser Moved
+	race_hold users "$NEW_UID"
+	race_change PUT "/api/v1/users/$NEW_UID" "{\"company_id\": $other}"
+	race_login 401
+	detail_is "Incorrect username or password"
+	header_is WWW-Authenticate Bearer
+	race_end 200
+	count_sessions "$NEW_UID"
+	[ "$SESSIONS" = 0 ] || atf_fail "a moved user has a session"
+	sql_expect 1 "SELECT count(*) FROM login_history WHERE NOT success
+	    AND reason = 'moved to another company'"
+	# In its new company, it logs in.
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+}
+login_race_user_gone_cleanup()
+{
+	authd_cleanup
+}
+
+atf_test_case login_race_company_deleted cleanup
+login_race_company_deleted_head()
+{
+	atf_set descr "a login racing the forced deletion of its company" \
+	    "answers 401, never 500"
+}
+login_race_company_deleted_body()
+{
+	start
+	login_admin
+	ADM=$ACCESS
+	mkcompany
+	mkuser Doomed "$NEW_CID"
+	# The deletion locks the company, then waits for the user's row.
+	race_hold users "$NEW_UID"
+	race_change DELETE "/api/v1/companies/$NEW_CID?force=true"
+	race_login 401
+	detail_is "Incorrect username or password"
+	header_is WWW-Authenticate Bearer
+	race_end 200
+	sql_expect 0 "SELECT count(*) FROM sessions
+	    WHERE company_id = $NEW_CID"
+}
+login_race_company_deleted_cleanup()
+{
+	authd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case login_form
@@ -1408,6 +1600,10 @@ atf_init_test_cases()
 	atf_add_test_case login_grant_type
 	atf_add_test_case login_inactive_user
 	atf_add_test_case login_inactive_company
+	atf_add_test_case login_race_user_inactive
+	atf_add_test_case login_race_company_inactive
+	atf_add_test_case login_race_user_gone
+	atf_add_test_case login_race_company_deleted
 	atf_add_test_case login_bcrypt_rehash
 	atf_add_test_case users_me
 	atf_add_test_case users_me_not_authenticated
