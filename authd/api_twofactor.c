@@ -236,13 +236,33 @@ tfa_setup(struct tfa *tf)
 		http_unavailable(tf->tf_hr);
 }
 
+/*
+ * The stored form of a recovery code: the SHA-256, in hex, of the code
+ * as typed, without spaces and in lower case (people type them).
+ */
+static void
+tfa_recovery_hash(const char *code, char hex[TFA_RECOVERY_HEX])
+{
+	unsigned char	 md[crypto_hash_sha256_BYTES];
+	char		 norm[32];
+	size_t		 i, n = 0;
+
+	for (i = 0; code[i] != '\0' && n < sizeof(norm) - 1; i++)
+		if (code[i] != ' ')
+			norm[n++] = code[i] >= 'A' && code[i] <= 'Z' ?
+			    code[i] + 32 : code[i];
+	norm[n] = '\0';
+	crypto_hash_sha256(md, (unsigned char *)norm, n);
+	sodium_bin2hex(hex, TFA_RECOVERY_HEX, md, sizeof(md));
+	sodium_memzero(norm, sizeof(norm));
+}
+
 /* Ten recovery codes: shown once, their SHA-256 digests stored. */
 static int
 tfa_recovery_codes(struct tfa *tf, char *hashes, size_t len)
 {
 	static const char	 alphabet[] = "abcdefghjkmnpqrstuvwxyz23456789";
-	unsigned char		 md[crypto_hash_sha256_BYTES];
-	char			 hex[crypto_hash_sha256_BYTES * 2 + 1];
+	char			 hex[TFA_RECOVERY_HEX];
 	int			 i, j;
 
 	hashes[0] = '\0';
@@ -251,8 +271,7 @@ tfa_recovery_codes(struct tfa *tf, char *hashes, size_t len)
 			tf->tf_codes[i][j] = j == 5 ? '-' :
 			    alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
 		tf->tf_codes[i][11] = '\0';
-		crypto_hash_sha256(md, (unsigned char *)tf->tf_codes[i], 11);
-		sodium_bin2hex(hex, sizeof(hex), md, sizeof(md));
+		tfa_recovery_hash(tf->tf_codes[i], hex);
 		if (i > 0 && strlcat(hashes, ",", len) >= len)
 			return (-1);
 		if (strlcat(hashes, hex, len) >= len)
@@ -337,27 +356,6 @@ tfa_disabled(PGresult *res, void *arg)
 	    PRId64, hr->hr_reqid, hr->hr_user.au_uid);
 	http_reply(hr, 200, json_pack("{s:s}", "message",
 	    "Two-factor authentication disabled"));
-}
-
-/*
- * The stored form of a recovery code: the SHA-256, in hex, of the code
- * as typed, without spaces and in lower case (people type them).
- */
-static void
-tfa_recovery_hash(const char *code, char hex[TFA_RECOVERY_HEX])
-{
-	unsigned char	 md[crypto_hash_sha256_BYTES];
-	char		 norm[32];
-	size_t		 i, n = 0;
-
-	for (i = 0; code[i] != '\0' && n < sizeof(norm) - 1; i++)
-		if (code[i] != ' ')
-			norm[n++] = code[i] >= 'A' && code[i] <= 'Z' ?
-			    code[i] + 32 : code[i];
-	norm[n] = '\0';
-	crypto_hash_sha256(md, (unsigned char *)norm, n);
-	sodium_bin2hex(hex, TFA_RECOVERY_HEX, md, sizeof(md));
-	sodium_memzero(norm, sizeof(norm));
 }
 
 static void

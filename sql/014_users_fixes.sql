@@ -18,6 +18,15 @@
 -- 4. DELETE /users/me/sessions counted expired sessions still marked
 --    active among those it revoked; it revokes and counts only live
 --    ones now.
+-- 5. A deadlock between DELETE /companies/{id}?force=true and a write
+--    on one of the company's users: authd_users_role_set() and
+--    authd_users_target() locked the user row, then needed the company
+--    row (the foreign key checks of the rows they insert, user_roles or
+--    webhook_deliveries, take a key-share lock on it), while
+--    authd_company_delete() locks the company FOR UPDATE, then deletes
+--    its users.  PostgreSQL broke the cycle with 40P01 and the delete
+--    failed (503).  Both now call authd_users_lock_company() first: one
+--    lock order, company then user.
 
 -- Refuses, as authd_users_privileges, an act of p_actor on the user o
 -- when p_actor is no superuser (p_admin false), o is someone else, and
@@ -43,6 +52,19 @@ BEGIN
 END;
 $$;
 
+-- The lock order of a write on a user: its company's key-share lock
+-- first, then the user's row.  A write that comes second to a forced
+-- delete of the company waits for it, then finds no user (404); a delete
+-- that comes second waits for the write.  The company is read from the
+-- user row without a lock: should the user move meanwhile, the lock is
+-- useless but harmless.
+CREATE FUNCTION authd_users_lock_company(p_user bigint) RETURNS void
+LANGUAGE sql VOLATILE AS $$
+	SELECT 1 FROM companies
+	    WHERE id = (SELECT company_id FROM users WHERE id = p_user)
+	    FOR KEY SHARE
+$$;
+
 -- A user that is not the caller, in the caller's scope, locked for the
 -- change; a permission holder may not act on a user holding more.
 CREATE OR REPLACE FUNCTION authd_users_target(p_id bigint, p_scope bigint,
@@ -51,6 +73,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
 	o	users;
 BEGIN
+	PERFORM authd_users_lock_company(p_id);
 	SELECT * INTO o FROM users
 	    WHERE id = p_id AND (p_scope IS NULL OR company_id = p_scope)
 	    FOR UPDATE;
@@ -228,6 +251,7 @@ DECLARE
 	u	users;
 	r	roles;
 BEGIN
+	PERFORM authd_users_lock_company(p_id);
 	SELECT * INTO u FROM users
 	    WHERE id = p_id AND (p_scope IS NULL OR company_id = p_scope)
 	    FOR NO KEY UPDATE;
