@@ -28,10 +28,14 @@ LDLIBS +=	$(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # needs more fails to link.
 PKGS_parent =	libevent_core libbsd-overlay libsodium
 PKGS_keyholder = libevent_core jansson libcrypto libbsd-overlay libjwt \
-		libsodium libcrypt
+		libcrypt
 PKGS_worker =	libevent libpq hiredis jansson libcrypto libbsd-overlay libjwt \
 		libcurl libsodium
 pkglibs =	$(shell pkg-config --libs $(1) 2>/dev/null)
+# The programs that hash passwords in one argon2 working area kept
+# between hashes (libauth/hashmem.c): libsodium's archive linked in, so
+# that its mmap(2) and munmap(2) calls can be wrapped.
+HASHMEM_LIBS =	-Wl,--wrap=mmap -Wl,--wrap=munmap -l:libsodium.a
 
 ifeq ($(ASAN),1)
 CFLAGS +=	-O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -82,7 +86,8 @@ authd/authd: authd/authd.o authd/libauthd.a libauth/libauth.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,$(PKGS_parent))
 
 authd/authd-keyholder: authd/keyholder.o authd/libauthd.a libauth/libauth.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,$(PKGS_keyholder))
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,$(PKGS_keyholder)) \
+	    $(HASHMEM_LIBS)
 
 authd/authd-worker: authd/worker.o authd/libauthd.a libauth/libauth.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pkglibs,$(PKGS_worker))
@@ -94,8 +99,14 @@ regress/unit/t_%: regress/unit/t_%.c libauth/libauth.a $(HEADERS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< libauth/libauth.a \
 	    $(LDLIBS) -latf-c
 
+regress/unit/t_hashmem: regress/unit/t_hashmem.c libauth/libauth.a $(HEADERS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< libauth/libauth.a \
+	    $(call pkglibs,libbsd-overlay libcrypt) $(HASHMEM_LIBS) -latf-c
+
+# The password hash as the keyholders compute it.
 regress/bench/hashbench: regress/bench/hashbench.c libauth/libauth.a
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< libauth/libauth.a $(LDLIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< libauth/libauth.a \
+	    $(call pkglibs,libbsd-overlay libcrypt) $(HASHMEM_LIBS)
 
 # The HTTP ceiling of `make bench`: a bare evhttp server.
 regress/bench/evhttp_bare: regress/bench/evhttp_bare.c

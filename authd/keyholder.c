@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "authd.h"
+#include "hashmem.h"
 #include "log.h"
 #include "password.h"
 #include "seal.h"
@@ -29,6 +30,7 @@
 #define KH_PEPPER_MAX	1024
 #define KH_CLAIMS_MAX	2048
 #define KH_NICE		10	/* below the workers: see keyholder_main */
+#define KH_HASH_IDLE	1	/* seconds: then argon2's memory goes back */
 
 struct kh_peer {
 	struct ipc_ev	 kp_iev;
@@ -46,10 +48,12 @@ static char			 kh_dummy[PASSWORD_HASH_MAX];
 static struct ipc_ev		 kh_parent;
 static struct kh_peer		 kh_peers[KH_MAX_PEERS];
 static struct event_base	*kh_base;
+static struct event		*kh_hash_idle;
 static struct proc_stats	 kh_stats;
 static int			 kh_index;
 
 static void	 kh_dispatch_worker(int, short, void *);
+static void	 kh_hash_done(void);
 
 /*
  * Unknown users are verified against this hash so that a login costs the
@@ -63,17 +67,50 @@ kh_make_dummy(void)
 
 	randombytes_buf(raw, sizeof(raw));
 	sodium_bin2hex(pw, sizeof(pw), raw, sizeof(raw));
+	hashmem_enter();
 	if (password_hash(&kh_params, pw, kh_dummy, sizeof(kh_dummy)) == -1)
 		fatalx("cannot hash with the configured parameters");
+	kh_hash_done();
 	sodium_memzero(pw, sizeof(pw));
 }
 
 static void
 kh_apply_config(void)
 {
+	size_t	 area = 0;
+
 	password_params_from_config(&kh_params, &kh_conf);
 	kh_params.pp_pepper = kh_pepperlen ? kh_pepper : NULL;
 	kh_params.pp_pepperlen = kh_pepperlen;
+	/* bcrypt needs no working area; imported argon2 hashes map theirs. */
+	if (kh_params.pp_hash == HASH_ARGON2ID)
+		area = (size_t)kh_params.pp_argon2_memory * 1024;
+	if (hashmem_init(area) == -1)
+		log_warn("argon2 working area of %zu bytes", area);
+}
+
+/*
+ * Password hashes run, from hashmem_enter() to here, in the argon2
+ * working area that this process keeps between them (libauth/hashmem.c);
+ * a second without a hash gives its pages back.
+ */
+static void
+kh_hash_done(void)
+{
+	struct timeval	 idle = { KH_HASH_IDLE, 0 };
+
+	hashmem_leave();
+	if (kh_hash_idle != NULL && evtimer_add(kh_hash_idle, &idle) == -1)
+		log_warnx("evtimer_add");
+}
+
+static void
+kh_hash_release(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	hashmem_release();
 }
 
 static void
@@ -334,11 +371,19 @@ kh_totp(struct ipc_msg *msg, struct ipc_builder *b)
 static int
 kh_request(struct ipc_msg *msg, struct ipc_builder *b)
 {
+	int	 type;
+
 	switch (msg->im_hdr.ih_type) {
 	case IMSG_KH_HASH_PASSWORD:
-		return (kh_hash(msg, b));
+		hashmem_enter();
+		type = kh_hash(msg, b);
+		kh_hash_done();
+		return (type);
 	case IMSG_KH_VERIFY_PASSWORD:
-		return (kh_verify(msg, b));
+		hashmem_enter();
+		type = kh_verify(msg, b);
+		kh_hash_done();
+		return (type);
 	case IMSG_KH_SIGN_PAIR:
 		return (kh_sign_pair(msg, b));
 	case IMSG_KH_PUBLIC_KEYS:
@@ -599,6 +644,9 @@ keyholder_main(int index)
 	if ((report = event_new(kh_base, -1, EV_PERSIST, kh_report,
 	    NULL)) == NULL || event_add(report, &one) == -1)
 		fatalx("report timer");
+	if ((kh_hash_idle = evtimer_new(kh_base, kh_hash_release,
+	    NULL)) == NULL)
+		fatalx("evtimer_new");
 	log_debug("keyholder %d ready", kh_index);
 	event_base_dispatch(kh_base);
 	fatalx("event loop ended");

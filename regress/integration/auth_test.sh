@@ -130,6 +130,66 @@ login_form_cleanup()
 	authd_cleanup
 }
 
+# area_rss PID: the resident KiB of each argon2 working area of the
+# keyholder PID (libauth/hashmem.c): anonymous mappings of the configured
+# 19456 KiB rounded up to whole 2 MiB pages.
+area_rss()
+{
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { n = NF } $1 == "Size:" { size = $2 }
+	    $1 == "Rss:" && size == 20480 && n == 5 { print $2 }' \
+	    "/proc/$1/smaps"
+}
+
+# keyholder_area_rss: the largest area_rss of the daemon's keyholders.
+keyholder_area_rss()
+{
+	local pid
+	for pid in $(authd_children keyholder); do
+		area_rss "$pid"
+	done | sort -n | tail -n 1
+}
+
+atf_test_case keyholder_hash_area cleanup
+keyholder_hash_area_head()
+{
+	atf_set descr "a keyholder hashes in one argon2 working area that it" \
+	    "keeps between hashes, resident after a login, and gives" \
+	    "its pages back a second after the last hash"
+}
+keyholder_hash_area_body()
+{
+	local n rss
+	start
+	n=0
+	rss=0
+	# Each login is one keyholder's; libsodium alone unmaps its memory
+	# at the end of every hash, and no 20 MiB mapping would be left.
+	while [ "$n" -lt 6 ] && [ "${rss:-0}" -lt 19000 ]; do
+		login "$AUTHD_ADMIN_USERNAME" "$AUTHD_ADMIN_PASSWORD"
+		rss=$(keyholder_area_rss)
+		n=$((n + 1))
+	done
+	[ "${rss:-0}" -ge 19000 ] ||
+	    atf_fail "no keyholder kept a resident working area" \
+	    "after $n logins (largest: ${rss:-none} KiB)"
+	n=0
+	while [ "$n" -lt 50 ]; do
+		rss=$(keyholder_area_rss)
+		[ "${rss:-0}" -lt 1024 ] && break
+		sleep 0.2
+		n=$((n + 1))
+	done
+	[ "${rss:-0}" -lt 1024 ] ||
+	    atf_fail "an idle keyholder still holds $rss KiB of its area"
+	# And the area serves again.
+	login "$AUTHD_ADMIN_USERNAME" "$AUTHD_ADMIN_PASSWORD"
+	works "$ACCESS"
+}
+keyholder_hash_area_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case login_form_empty cleanup
 login_form_empty_head()
 {
@@ -1590,6 +1650,7 @@ atf_init_test_cases()
 {
 	atf_add_test_case login_form
 	atf_add_test_case login_form_empty
+	atf_add_test_case keyholder_hash_area
 	atf_add_test_case bearer_any_case
 	atf_add_test_case login_json
 	atf_add_test_case login_case_insensitive
