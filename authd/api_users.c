@@ -116,6 +116,10 @@
 #define USERS_UPDATE_SQL \
 	"SELECT authd_users_update($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " \
 	"  $11, $12, $13, $14, $15)::text"
+/* The same, for /users/me with a new password: $16 the hash checked. */
+#define USERS_UPDATE_ME_PASSWORD_SQL \
+	"SELECT authd_users_update_password($1, $2, $3, $4, $5, $6, $7, $8, " \
+	"  $9, $10, $11, $12, $13, $14, $15, $16)::text"
 #define USERS_DELETE_SQL \
 	"SELECT authd_users_delete($1, $2, $3, $4, $5)::text"
 #define USERS_ROLE_SET_SQL \
@@ -137,6 +141,8 @@ struct users_req {
 	int64_t		 ur_company;		/* of a new user */
 	char		*ur_role_ids;		/* "{1,2}" */
 	char		 ur_hash[PASSWORD_HASH_MAX];
+	/* /users/me: the stored hash the current password was checked on. */
+	char		 ur_checked[PASSWORD_HASH_MAX];
 };
 
 /* A refusal of the database, by constraint name, as API.md answers it. */
@@ -155,6 +161,7 @@ static const struct users_refusal users_refusals[] = {
 	{ "authd_users_privileges", 403, MSG_NO_PRIVILEGES },
 	{ "authd_users_last_root_delete", 400,
 	    "Cannot delete the only root superuser" },
+	{ "authd_users_password_changed", 400, "Incorrect password" },
 	{ "authd_users_last_root_update", 400,
 	    "Cannot deactivate or demote the only root superuser" },
 	{ "authd_users_role_assigned", 400,
@@ -251,6 +258,7 @@ users_req_free(void *arg)
 	json_decref(ur->ur_body);
 	free(ur->ur_role_ids);
 	sodium_memzero(ur->ur_hash, sizeof(ur->ur_hash));
+	sodium_memzero(ur->ur_checked, sizeof(ur->ur_checked));
 	free(ur);
 }
 
@@ -787,7 +795,7 @@ users_update_write(struct users_req *ur)
 	struct http_req		*hr = ur->ur_hr;
 	struct auth_user	*au = &hr->hr_user;
 	json_t			*b = ur->ur_body;
-	const char		*params[15];
+	const char		*params[16];
 	char			 id[INT64_STR], scope[INT64_STR];
 	char			 actor[INT64_STR], sid[INT64_STR];
 	char			 cid[INT64_STR];
@@ -819,7 +827,13 @@ users_update_write(struct users_req *ur)
 	params[13] = me ? NULL : users_bool_param(b, "is_verified");
 	/* A full_name given as null clears it; absent, it stays. */
 	params[14] = json_object_get(b, "full_name") != NULL ? "t" : "f";
-	users_query(hr, USERS_UPDATE_SQL, 15, params, users_written, ur);
+	if (me && ur->ur_hash[0] != '\0') {
+		params[15] = ur->ur_checked;
+		users_query(hr, USERS_UPDATE_ME_PASSWORD_SQL, 16, params,
+		    users_written, ur);
+	} else
+		users_query(hr, USERS_UPDATE_SQL, 15, params, users_written,
+		    ur);
 }
 
 static void
@@ -908,6 +922,7 @@ users_row_done(PGresult *res, void *arg)
 	ipc_builder_init(b);
 	ipc_put_str(b, field_str(body, "current_password"));
 	ipc_put_str(b, PQgetvalue(res, 0, 2));
+	strlcpy(ur->ur_checked, PQgetvalue(res, 0, 2), sizeof(ur->ur_checked));
 	r = khc_request(IMSG_KH_VERIFY_PASSWORD, b, users_verified, ur);
 	ipc_builder_clear(b);
 	free(b);

@@ -786,6 +786,58 @@ me_password_cleanup()
 	authd_cleanup
 }
 
+atf_test_case me_password_race cleanup
+me_password_race_head()
+{
+	atf_set descr "PUT /users/me password: of two changes sent at once" \
+	    "with the same current password, one is written and the" \
+	    "other refused as a wrong current password"
+}
+me_password_race_body()
+{
+	local n st ok refused
+	fixture
+	# Both requests read the row and pass the keyholder's check; the
+	# lock holds their writes until both wait.
+	locker_start "PERFORM 1 FROM users WHERE id = $AUSR_ID FOR UPDATE" \
+	    "PERFORM pg_sleep(2)"
+	for n in 1 2; do
+		curl -sS -o "race$n.body" -w '%{http_code}' --max-time 60 \
+		    -X PUT "$AUTHD_URL/api/v1/users/me" \
+		    -H "Authorization: Bearer $AUSR_T" \
+		    -H 'Content-Type: application/json' --data-binary \
+		    "{\"password\": \"Race-Pass-$n!x\",
+		      \"current_password\": \"$PW\"}" >"race$n.status" &
+	done
+	wait_until 30 sh -c '[ -s race1.status ] && [ -s race2.status ]' ||
+	    atf_fail "the changes did not answer"
+	locker_wait
+	ok=
+	refused=0
+	for n in 1 2; do
+		st=$(cat "race$n.status")
+		case $st in
+		200)	[ -z "$ok" ] || atf_fail "both changes were written"
+			ok=$n ;;
+		400)	cp "race$n.body" http.body
+			detail_is "Incorrect password"
+			refused=$((refused + 1)) ;;
+		*)	atf_fail "change $n: status $st: $(cat "race$n.body")" ;;
+		esac
+	done
+	[ -n "$ok" ] && [ "$refused" = 1 ] ||
+	    atf_fail "not one change written and one refused"
+	login "ausr$SFX" "Race-Pass-$ok!x" >/dev/null
+	sql_is 1 "SELECT count(*) FROM audit_log
+	    WHERE action = 'user.update' AND object_id = $AUSR_ID
+	    AND detail->'fields' ? 'password'"
+}
+me_password_race_cleanup()
+{
+	locker_cleanup
+	authd_cleanup
+}
+
 atf_test_case delete cleanup
 delete_head()
 {
@@ -1288,6 +1340,7 @@ atf_init_test_cases()
 	atf_add_test_case update_privileges
 	atf_add_test_case me
 	atf_add_test_case me_password
+	atf_add_test_case me_password_race
 	atf_add_test_case delete
 	atf_add_test_case last_root
 	atf_add_test_case roles
