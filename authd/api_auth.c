@@ -53,19 +53,21 @@
  * anyway on the user make a deactivation, a move or a deletion either
  * wait for this login to commit (and then revoke or delete its session)
  * or come first (and then l sees it).  A user or company gone gives no
- * row of l; one moved or deactivated gives a row that is not "ok".  The
- * session and last_login are written only when ok; the history row
- * always, naming the user only when the pair still exists.  The answer
- * is always one row: the session (NULL when none), whether the device
- * is new, then l's same company, user active and company active (all
- * NULL when the user or company is gone).
+ * row of l; one moved, deactivated or whose password changed (from $9,
+ * the hash the password was checked against) gives a row that is not
+ * "ok".  The session and last_login, and a rehash ($8) of the password,
+ * are written only when ok; the history row always, naming the user
+ * only when the pair still exists.  The answer is always one row: the
+ * session (NULL when none), whether the device is new, then l's same
+ * company, user active, company active and same password (all NULL when
+ * the user or company is gone).
  */
 #define LOGIN_SESSION_SQL \
 	"WITH l AS (SELECT u.company_id = $2 AS same, u.is_active AS ua, " \
-	"    c.is_active AS ca FROM companies c, users u " \
-	"  WHERE c.id = $2 AND u.id = $1 " \
+	"    c.is_active AS ca, u.hashed_password = $9 AS pw " \
+	"  FROM companies c, users u WHERE c.id = $2 AND u.id = $1 " \
 	"  FOR SHARE OF c FOR NO KEY UPDATE OF u), " \
-	"ok AS (SELECT true AS ok FROM l WHERE same AND ua AND ca), " \
+	"ok AS (SELECT true AS ok FROM l WHERE same AND pw AND ua AND ca), " \
 	"s AS (INSERT INTO sessions (user_id, company_id, device_info, " \
 	"    device_fingerprint, ip_address, expires_at, refresh_jti) " \
 	"  SELECT $1, $2, $3, $4, $5::inet, " \
@@ -76,9 +78,10 @@
 	"    user_agent, success, reason) " \
 	"  SELECT CASE WHEN l.same THEN $1::bigint END, " \
 	"    CASE WHEN l.same THEN $2::bigint END, $5::inet, $3, " \
-	"    coalesce(l.same AND l.ua AND l.ca, false), " \
+	"    coalesce(l.same AND l.pw AND l.ua AND l.ca, false), " \
 	"    CASE WHEN l.same IS NULL THEN 'unknown user' " \
 	"      WHEN NOT l.same THEN 'moved to another company' " \
+	"      WHEN NOT l.pw THEN 'password changed' " \
 	"      WHEN NOT l.ua THEN 'inactive user' " \
 	"      WHEN NOT l.ca THEN 'inactive company' END " \
 	"  FROM (VALUES (0)) v LEFT JOIN l ON true), " \
@@ -88,7 +91,7 @@
 	"SELECT s.id, s.exp, EXISTS (SELECT 1 FROM sessions o " \
 	"  WHERE o.user_id = $1) AND NOT EXISTS (SELECT 1 FROM sessions o " \
 	"  WHERE o.user_id = $1 AND o.device_fingerprint = $4), " \
-	"  l.same, l.ua, l.ca " \
+	"  l.same, l.ua, l.ca, l.pw " \
 	"FROM (VALUES (0)) v LEFT JOIN l ON true LEFT JOIN s ON true"
 
 /*
@@ -384,6 +387,8 @@ login_session_refused(struct login *lg, PGresult *res)
 		reason = "unknown user";
 	else if (strcmp(PQgetvalue(res, 0, 3), "t") != 0)
 		reason = "moved to another company";
+	else if (strcmp(PQgetvalue(res, 0, 6), "t") != 0)
+		reason = "password changed";
 	else if (strcmp(PQgetvalue(res, 0, 4), "t") != 0) {
 		reason = "inactive user";
 		status = 400;
@@ -514,7 +519,7 @@ static void
 login_session(struct login *lg)
 {
 	struct http_req	*hr = lg->lg_tp.tp_hr;
-	const char	*params[8];
+	const char	*params[9];
 	char		 uid[24], cid[24], ttl[16];
 
 	auth_new_jti(lg->lg_rjti, sizeof(lg->lg_rjti));
@@ -529,7 +534,8 @@ login_session(struct login *lg)
 	params[5] = ttl;
 	params[6] = lg->lg_rjti;
 	params[7] = lg->lg_newhash[0] != '\0' ? lg->lg_newhash : NULL;
-	if (db_query(LOGIN_SESSION_SQL, 8, params, login_session_done,
+	params[8] = lg->lg_hash;
+	if (db_query(LOGIN_SESSION_SQL, 9, params, login_session_done,
 	    lg) == -1)
 		http_unavailable(hr);
 }

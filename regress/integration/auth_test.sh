@@ -1575,6 +1575,56 @@ login_race_company_inactive_cleanup()
 	authd_cleanup
 }
 
+atf_test_case login_race_password_changed cleanup
+login_race_password_changed_head()
+{
+	atf_set descr "a login with the old password racing a change of the" \
+	    "password answers 401 and leaves no session, and its rehash" \
+	    "does not bring the old password back"
+}
+login_race_password_changed_body()
+{
+	local hash
+	start
+	login_admin
+	ADM=$ACCESS
+	mkuser Changed
+	race_hold users "$NEW_UID"
+	race_change PUT "/api/v1/users/$NEW_UID" '{"password": "Other-Pass-123!"}'
+	race_login 401
+	detail_is "Incorrect username or password"
+	race_end 200
+	count_sessions "$NEW_UID"
+	[ "$SESSIONS" = 0 ] || atf_fail "the old password made a session"
+	sql_expect 1 "SELECT count(*) FROM login_history
+	    WHERE user_id = $NEW_UID AND NOT success
+	    AND reason = 'password changed'"
+	form_login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" 401
+	login "$NEW_USER" 'Other-Pass-123!'
+
+	# The same with an imported bcrypt hash, which a login replaces
+	# (as login_bcrypt_rehash, when python3 can make one).
+	hash=$(python3 -W ignore -c 'import crypt, sys
+print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH,
+    rounds=1024)))' "$AUTHD_ADMIN_PASSWORD" 2>/dev/null) || return 0
+	case "$hash" in
+	'$2b$10$'*)	;;
+	*)	return 0 ;;
+	esac
+	mkuser Rehashed
+	sql "UPDATE users SET hashed_password = '$hash' WHERE id = $NEW_UID"
+	race_hold users "$NEW_UID"
+	race_change PUT "/api/v1/users/$NEW_UID" '{"password": "Other-Pass-123!"}'
+	race_login 401
+	race_end 200
+	form_login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" 401
+	login "$NEW_USER" 'Other-Pass-123!'
+}
+login_race_password_changed_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case login_race_user_gone cleanup
 login_race_user_gone_head()
 {
@@ -1664,6 +1714,7 @@ atf_init_test_cases()
 	atf_add_test_case login_race_user_inactive
 	atf_add_test_case login_race_company_inactive
 	atf_add_test_case login_race_user_gone
+	atf_add_test_case login_race_password_changed
 	atf_add_test_case login_race_company_deleted
 	atf_add_test_case login_bcrypt_rehash
 	atf_add_test_case users_me
