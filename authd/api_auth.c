@@ -53,21 +53,24 @@
  * anyway on the user make a deactivation, a move or a deletion either
  * wait for this login to commit (and then revoke or delete its session)
  * or come first (and then l sees it).  A user or company gone gives no
- * row of l; one moved, deactivated or whose password changed (from $9,
- * the hash the password was checked against) gives a row that is not
+ * row of l; one moved, deactivated, whose password changed (from $9,
+ * the hash the password was checked against) or who turned two-factor
+ * on since (when $10 says no code was checked) gives a row that is not
  * "ok".  The session and last_login, and a rehash ($8) of the password,
  * are written only when ok; the history row always, naming the user
  * only when the pair still exists.  The answer is always one row: the
  * session (NULL when none), whether the device is new, then l's same
- * company, user active, company active and same password (all NULL when
- * the user or company is gone).
+ * company, user active, company active, same password and second factor
+ * (all NULL when the user or company is gone).
  */
 #define LOGIN_SESSION_SQL \
 	"WITH l AS (SELECT u.company_id = $2 AS same, u.is_active AS ua, " \
-	"    c.is_active AS ca, u.hashed_password = $9 AS pw " \
+	"    c.is_active AS ca, u.hashed_password = $9 AS pw, " \
+	"    $10::boolean OR NOT u.two_factor_enabled AS tf " \
 	"  FROM companies c, users u WHERE c.id = $2 AND u.id = $1 " \
 	"  FOR SHARE OF c FOR NO KEY UPDATE OF u), " \
-	"ok AS (SELECT true AS ok FROM l WHERE same AND pw AND ua AND ca), " \
+	"ok AS (SELECT true AS ok FROM l " \
+	"  WHERE same AND pw AND tf AND ua AND ca), " \
 	"s AS (INSERT INTO sessions (user_id, company_id, device_info, " \
 	"    device_fingerprint, ip_address, expires_at, refresh_jti) " \
 	"  SELECT $1, $2, $3, $4, $5::inet, " \
@@ -78,10 +81,11 @@
 	"    user_agent, success, reason) " \
 	"  SELECT CASE WHEN l.same THEN $1::bigint END, " \
 	"    CASE WHEN l.same THEN $2::bigint END, $5::inet, $3, " \
-	"    coalesce(l.same AND l.pw AND l.ua AND l.ca, false), " \
+	"    coalesce(l.same AND l.pw AND l.tf AND l.ua AND l.ca, false), " \
 	"    CASE WHEN l.same IS NULL THEN 'unknown user' " \
 	"      WHEN NOT l.same THEN 'moved to another company' " \
 	"      WHEN NOT l.pw THEN 'password changed' " \
+	"      WHEN NOT l.tf THEN 'two-factor code required' " \
 	"      WHEN NOT l.ua THEN 'inactive user' " \
 	"      WHEN NOT l.ca THEN 'inactive company' END " \
 	"  FROM (VALUES (0)) v LEFT JOIN l ON true), " \
@@ -91,7 +95,7 @@
 	"SELECT s.id, s.exp, EXISTS (SELECT 1 FROM sessions o " \
 	"  WHERE o.user_id = $1) AND NOT EXISTS (SELECT 1 FROM sessions o " \
 	"  WHERE o.user_id = $1 AND o.device_fingerprint = $4), " \
-	"  l.same, l.ua, l.ca, l.pw " \
+	"  l.same, l.ua, l.ca, l.pw, l.tf " \
 	"FROM (VALUES (0)) v LEFT JOIN l ON true LEFT JOIN s ON true"
 
 /*
@@ -389,7 +393,10 @@ login_session_refused(struct login *lg, PGresult *res)
 		reason = "moved to another company";
 	else if (strcmp(PQgetvalue(res, 0, 6), "t") != 0)
 		reason = "password changed";
-	else if (strcmp(PQgetvalue(res, 0, 4), "t") != 0) {
+	else if (strcmp(PQgetvalue(res, 0, 7), "t") != 0) {
+		reason = "two-factor code required";
+		detail = "Two-factor code required";
+	} else if (strcmp(PQgetvalue(res, 0, 4), "t") != 0) {
 		reason = "inactive user";
 		status = 400;
 		detail = "Inactive user";
@@ -519,7 +526,7 @@ static void
 login_session(struct login *lg)
 {
 	struct http_req	*hr = lg->lg_tp.tp_hr;
-	const char	*params[9];
+	const char	*params[10];
 	char		 uid[24], cid[24], ttl[16];
 
 	auth_new_jti(lg->lg_rjti, sizeof(lg->lg_rjti));
@@ -535,7 +542,9 @@ login_session(struct login *lg)
 	params[6] = lg->lg_rjti;
 	params[7] = lg->lg_newhash[0] != '\0' ? lg->lg_newhash : NULL;
 	params[8] = lg->lg_hash;
-	if (db_query(LOGIN_SESSION_SQL, 9, params, login_session_done,
+	/* A second factor was checked (lg_tfa: the user had it on). */
+	params[9] = lg->lg_tfa ? "t" : "f";
+	if (db_query(LOGIN_SESSION_SQL, 10, params, login_session_done,
 	    lg) == -1)
 		http_unavailable(hr);
 }

@@ -1579,8 +1579,9 @@ atf_test_case login_race_password_changed cleanup
 login_race_password_changed_head()
 {
 	atf_set descr "a login with the old password racing a change of the" \
-	    "password answers 401 and leaves no session, and its rehash" \
-	    "does not bring the old password back"
+	    "password, or without a code racing two-factor being turned" \
+	    "on, answers 401 and leaves no session, and its rehash does" \
+	    "not bring the old password back"
 }
 login_race_password_changed_body()
 {
@@ -1601,6 +1602,23 @@ login_race_password_changed_body()
 	    AND reason = 'password changed'"
 	form_login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" 401
 	login "$NEW_USER" 'Other-Pass-123!'
+
+	# Two-factor turned on meanwhile: the code was never asked for.
+	mkuser Second
+	race_hold users "$NEW_UID"
+	"$PG_BINDIR/psql" "$AUTHD_DATABASE" -XAtq -v ON_ERROR_STOP=1 -c \
+	    "UPDATE users SET two_factor_enabled = true,
+	    two_factor_secret_sealed = '\\x00' WHERE id = $NEW_UID" \
+	    >tfa.out 2>&1 &
+	CHANGE_PID=$!
+	wait_until 10 race_waiting "wait_event_type = 'Lock'" ||
+	    atf_fail "the change did not wait for the lock"
+	race_login 401
+	detail_is "Two-factor code required"
+	wait "$CHANGE_PID" || atf_fail "the change failed: $(cat tfa.out)"
+	wait "$HOLD_PID" || atf_fail "the lock holder failed: $(cat hold.out)"
+	count_sessions "$NEW_UID"
+	[ "$SESSIONS" = 0 ] || atf_fail "a login without its code has a session"
 
 	# The same with an imported bcrypt hash, which a login replaces
 	# (as login_bcrypt_rehash, when python3 can make one).
