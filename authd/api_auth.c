@@ -25,6 +25,8 @@
 #define AUTH_JTI_LEN		32
 #define TOKEN_HASH_HEX		(crypto_hash_sha256_BYTES * 2 + 1)
 #define AUTH_UA_MAX		255
+/* The revoked_reason and event reason of a session ended by theft. */
+#define REFRESH_REUSE_REASON	"refresh token reuse"
 #define AUTH_USERNAME_MAX	254
 
 #define LOGIN_USER_SQL \
@@ -126,7 +128,7 @@
 #define SESSION_REVOKE_SQL \
 	"UPDATE sessions SET is_active = false, revoked_at = now(), " \
 	"  revoked_reason = $3 " \
-	"WHERE id = $1 AND user_id = $2 AND is_active RETURNING id"
+	"WHERE id = $1 AND user_id = $2 AND is_active RETURNING company_id"
 
 /* Two tokens signed together, then one answer. */
 struct token_pair {
@@ -682,6 +684,27 @@ refresh_invalid(struct http_req *hr)
 	http_error(hr, 401, "Invalid refresh token");
 }
 
+/*
+ * session.revoked for the session that SESSION_REVOKE_SQL ended, if it
+ * ended one (a concurrent revocation may have come first).
+ */
+static void
+session_revoked_event(PGresult *res, int64_t uid, int64_t sid,
+    const char *reason)
+{
+	json_t	*data;
+
+	if (PQntuples(res) != 1)
+		return;
+	metrics_count(MC_SESSIONS_REVOKED);
+	if ((data = json_pack("{s:I,s:I,s:s}", "user_id", (json_int_t)uid,
+	    "session_id", (json_int_t)sid, "reason", reason)) == NULL)
+		return;
+	delivery_enqueue(strtoll(PQgetvalue(res, 0, 0), NULL, 10),
+	    "session.revoked", data);
+	json_decref(data);
+}
+
 static void
 refresh_revoked(PGresult *res, void *arg)
 {
@@ -692,6 +715,8 @@ refresh_revoked(PGresult *res, void *arg)
 		http_db_result(hr, res);
 		return;
 	}
+	session_revoked_event(res, rf->rf_tc.tc_uid, rf->rf_tc.tc_sid,
+	    REFRESH_REUSE_REASON);
 	refresh_invalid(hr);
 }
 
@@ -730,7 +755,7 @@ refresh_grace_done(PGresult *res, void *arg)
 	snprintf(uid, sizeof(uid), "%" PRId64, rf->rf_tc.tc_uid);
 	params[0] = sid;
 	params[1] = uid;
-	params[2] = "refresh token reuse";
+	params[2] = REFRESH_REUSE_REASON;
 	hr->hr_inval_uid = rf->rf_tc.tc_uid;
 	if (db_query(SESSION_REVOKE_SQL, 3, params, refresh_revoked, rf) == -1)
 		http_unavailable(hr);
@@ -937,19 +962,13 @@ static void
 logout_done(PGresult *res, void *arg)
 {
 	struct http_req	*hr = arg;
-	json_t		*data;
 
 	if (!db_ok(res)) {
 		http_db_result(hr, res);
 		return;
 	}
-	metrics_count(MC_SESSIONS_REVOKED);
-	if ((data = json_pack("{s:I,s:I,s:s}", "user_id",
-	    (json_int_t)hr->hr_user.au_uid, "session_id",
-	    (json_int_t)hr->hr_user.au_sid, "reason", "logout")) != NULL) {
-		delivery_enqueue(hr->hr_user.au_cid, "session.revoked", data);
-		json_decref(data);
-	}
+	session_revoked_event(res, hr->hr_user.au_uid, hr->hr_user.au_sid,
+	    "logout");
 	http_reply(hr, 200, json_pack("{s:s}", "message",
 	    "Successfully logged out"));
 }

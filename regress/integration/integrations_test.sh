@@ -505,12 +505,13 @@ session_events_head()
 {
 	atf_set descr "revoking sessions through the API sends" \
 	    "session.revoked: one own session, all others (one event each)," \
-	    "an admin's revocation and logout"
+	    "an admin's revocation, logout, the reuse of a refresh token" \
+	    "and authctl session kill"
 	atf_set require.progs "curl python3 openssl"
 }
 session_events_body()
 {
-	local i
+	local i first
 	start callback_conf
 	tenant A
 	receiver 0
@@ -537,16 +538,35 @@ session_events_body()
 	received 4
 	api 200 "$T5" POST /api/v1/auth/logout
 	received 5
-	no_more 5
-	U=$U S1=$S1 S2=$S2 S4=$S4 S5=$S5 S6=$S6 events_are session.revoked '
+	# A refresh token older than the one rotated last: theft.
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	S7=$SID
+	first=$REFRESH
+	refresh 200 "$REFRESH"
+	refresh 200 "$REFRESH"
+	refresh 401 "$first"
+	received 6
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	S8=$SID
+	authctl_run session kill "$S8" >/dev/null ||
+	    atf_fail "authctl session kill $S8 failed"
+	received 7
+	no_more 7
+	U=$U S1=$S1 S2=$S2 S4=$S4 S5=$S5 S6=$S6 S7=$S7 S8=$S8 \
+	    events_are session.revoked '
 	    d == [{"user_id": int(os.environ["U"]),
 	    "session_id": int(os.environ[s]), "reason": r} for s, r in (
 	    ("S1", "revoked by the user"), ("S2", "revoked by the user"),
 	    ("S4", "revoked by the user"), ("S5", "logout"),
-	    ("S6", "revoked by an administrator"))]'
+	    ("S6", "revoked by an administrator"),
+	    ("S7", "refresh token reuse"),
+	    ("S8", "revoked by an administrator"))]'
 	# A refused or missing revocation sends nothing.
 	api 404 "$A_TOKEN" DELETE "/api/v1/sessions/$S6"
-	no_more 5
+	refresh 401 "$first"
+	! authctl_run session kill "$S8" >/dev/null 2>&1 ||
+	    atf_fail "authctl killed session $S8 twice"
+	no_more 7
 }
 session_events_cleanup()
 {
