@@ -55,24 +55,25 @@
  * anyway on the user make a deactivation, a move or a deletion either
  * wait for this login to commit (and then revoke or delete its session)
  * or come first (and then l sees it).  A user or company gone gives no
- * row of l; one moved, deactivated, whose password changed (from $9,
- * the hash the password was checked against) or who turned two-factor
- * on since (when $10 says no code was checked) gives a row that is not
- * "ok".  The session and last_login, and a rehash ($8) of the password,
+ * row of l; one moved, deactivated, locked, whose password changed
+ * (from $9, the hash the password was checked against) or who turned
+ * two-factor on since (when $10 says no code was checked) gives a row
+ * that is not "ok".  The session and last_login, and a rehash ($8) of the password,
  * are written only when ok; the history row always, naming the user
  * only when the pair still exists.  The answer is always one row: the
  * session (NULL when none), whether the device is new, then l's same
- * company, user active, company active, same password and second factor
- * (all NULL when the user or company is gone).
+ * company, user active, company active, same password, second factor
+ * and not locked (all NULL when the user or company is gone).
  */
 #define LOGIN_SESSION_SQL \
 	"WITH l AS (SELECT u.company_id = $2 AS same, u.is_active AS ua, " \
 	"    c.is_active AS ca, u.hashed_password = $9 AS pw, " \
-	"    $10::boolean OR NOT u.two_factor_enabled AS tf " \
+	"    $10::boolean OR NOT u.two_factor_enabled AS tf, " \
+	"    coalesce(u.locked_until <= now(), true) AS nl " \
 	"  FROM companies c, users u WHERE c.id = $2 AND u.id = $1 " \
 	"  FOR SHARE OF c FOR NO KEY UPDATE OF u), " \
 	"ok AS (SELECT true AS ok FROM l " \
-	"  WHERE same AND pw AND tf AND ua AND ca), " \
+	"  WHERE same AND pw AND tf AND ua AND ca AND nl), " \
 	"s AS (INSERT INTO sessions (user_id, company_id, device_info, " \
 	"    device_fingerprint, ip_address, expires_at, refresh_jti) " \
 	"  SELECT $1, $2, $3, $4, $5::inet, " \
@@ -83,13 +84,15 @@
 	"    user_agent, success, reason) " \
 	"  SELECT CASE WHEN l.same THEN $1::bigint END, " \
 	"    CASE WHEN l.same THEN $2::bigint END, $5::inet, $3, " \
-	"    coalesce(l.same AND l.pw AND l.tf AND l.ua AND l.ca, false), " \
+	"    coalesce(l.same AND l.pw AND l.tf AND l.ua AND l.ca AND l.nl, " \
+	"      false), " \
 	"    CASE WHEN l.same IS NULL THEN 'unknown user' " \
 	"      WHEN NOT l.same THEN 'moved to another company' " \
 	"      WHEN NOT l.pw THEN 'password changed' " \
 	"      WHEN NOT l.tf THEN 'two-factor code required' " \
 	"      WHEN NOT l.ua THEN 'inactive user' " \
-	"      WHEN NOT l.ca THEN 'inactive company' END " \
+	"      WHEN NOT l.ca THEN 'inactive company' " \
+	"      WHEN NOT l.nl THEN 'locked by an administrator' END " \
 	"  FROM (VALUES (0)) v LEFT JOIN l ON true), " \
 	"u AS (UPDATE users SET last_login = now(), " \
 	"    hashed_password = coalesce($8, hashed_password) " \
@@ -97,7 +100,7 @@
 	"SELECT s.id, s.exp, EXISTS (SELECT 1 FROM sessions o " \
 	"  WHERE o.user_id = $1) AND NOT EXISTS (SELECT 1 FROM sessions o " \
 	"  WHERE o.user_id = $1 AND o.device_fingerprint = $4), " \
-	"  l.same, l.ua, l.ca, l.pw, l.tf " \
+	"  l.same, l.ua, l.ca, l.pw, l.tf, l.nl " \
 	"FROM (VALUES (0)) v LEFT JOIN l ON true LEFT JOIN s ON true"
 
 /*
@@ -402,10 +405,15 @@ login_session_refused(struct login *lg, PGresult *res)
 		reason = "inactive user";
 		status = 400;
 		detail = "Inactive user";
-	} else {
+	} else if (strcmp(PQgetvalue(res, 0, 5), "t") != 0) {
 		reason = "inactive company";
 		status = 403;
 		detail = "Company is inactive";
+	} else {
+		reason = "locked by an administrator";
+		status = 429;
+		detail = "Too many login attempts";
+		http_set_header(hr, "Retry-After", "3600");
 	}
 	log_info("request %s: login failed from %s: %s", hr->hr_reqid,
 	    hr->hr_addr, reason);

@@ -1643,6 +1643,38 @@ login_race_password_changed_cleanup()
 	authd_cleanup
 }
 
+atf_test_case login_race_locked cleanup
+login_race_locked_head()
+{
+	atf_set descr "a login racing authctl user lock answers 429 and" \
+	    "leaves no live session"
+}
+login_race_locked_body()
+{
+	start
+	login_admin
+	mkuser Locked
+	race_hold users "$NEW_UID"
+	authctl_run user lock "$NEW_UID" >lock.out 2>&1 &
+	CHANGE_PID=$!
+	wait_until 10 race_waiting "wait_event_type = 'Lock'" ||
+	    atf_fail "the lock did not wait for the row"
+	race_login 429
+	detail_is "Too many login attempts"
+	header_is Retry-After 3600
+	wait "$CHANGE_PID" || atf_fail "authctl user lock failed: $(cat lock.out)"
+	wait "$HOLD_PID" || atf_fail "the lock holder failed: $(cat hold.out)"
+	sql_expect 0 "SELECT count(*) FROM sessions
+	    WHERE user_id = $NEW_UID AND is_active"
+	sql_expect 1 "SELECT count(*) FROM login_history
+	    WHERE user_id = $NEW_UID AND NOT success
+	    AND reason = 'locked by an administrator'"
+}
+login_race_locked_cleanup()
+{
+	authd_cleanup
+}
+
 atf_test_case login_race_user_gone cleanup
 login_race_user_gone_head()
 {
@@ -1733,6 +1765,7 @@ atf_init_test_cases()
 	atf_add_test_case login_race_company_inactive
 	atf_add_test_case login_race_user_gone
 	atf_add_test_case login_race_password_changed
+	atf_add_test_case login_race_locked
 	atf_add_test_case login_race_company_deleted
 	atf_add_test_case login_bcrypt_rehash
 	atf_add_test_case users_me
