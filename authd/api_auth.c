@@ -36,7 +36,8 @@
 	"  coalesce(u.two_factor_last_step, 0), u.is_verified, " \
 	"  u.locked_until IS NOT NULL AND u.locked_until > now() " \
 	"FROM users u JOIN companies c ON c.id = u.company_id "
-#define LOGIN_BY_EMAIL_SQL	LOGIN_USER_SQL "WHERE lower(u.email) = lower($1)"
+#define LOGIN_BY_EMAIL_SQL \
+	LOGIN_USER_SQL "WHERE lower(u.email) = lower($1)"
 #define LOGIN_BY_USERNAME_SQL \
 	LOGIN_USER_SQL "WHERE lower(u.username) = lower($1)"
 #define LOGIN_FAILED_SQL \
@@ -58,9 +59,9 @@
  * row of l; one moved, deactivated, locked, whose password changed
  * (from $9, the hash the password was checked against) or who turned
  * two-factor on since (when $10 says no code was checked) gives a row
- * that is not "ok".  The session and last_login, and a rehash ($8) of the password,
- * are written only when ok; the history row always, naming the user
- * only when the pair still exists.  The answer is always one row: the
+ * that is not "ok".  The session and last_login, and a rehash ($8) of
+ * the password, are written only when ok; the history row always,
+ * naming the user only when the pair still exists.  The answer is always one row: the
  * session (NULL when none), whether the device is new, then l's same
  * company, user active, company active, same password, second factor
  * and not locked (all NULL when the user or company is gone).
@@ -124,7 +125,8 @@
 	"  s.is_active AND s.expires_at > now() AND u.is_active " \
 	"    AND c.is_active, " \
 	"  s.refresh_prev_jti IS NOT DISTINCT FROM $3 AND $4::int > 0 " \
-	"    AND s.refresh_rotated_at > now() - make_interval(secs => $4::int) " \
+	"    AND s.refresh_rotated_at > " \
+	"      now() - make_interval(secs => $4::int) " \
 	"FROM sessions s JOIN users u ON u.id = s.user_id " \
 	"JOIN companies c ON c.id = s.company_id " \
 	"WHERE s.id = $1 AND s.user_id = $2"
@@ -193,7 +195,8 @@ token_pair_keep(struct ipc_msg *msg, struct token_pair *tp)
 	token_pair_free(tp);
 	if (msg == NULL || ipc_get_str(msg, &access, TOKEN_MAX_LEN) == -1 ||
 	    ipc_get_str(msg, &refresh, TOKEN_MAX_LEN) == -1 ||
-	    ipc_get_end(msg) == -1 || (tp->tp_access = strdup(access)) == NULL ||
+	    ipc_get_end(msg) == -1 ||
+	    (tp->tp_access = strdup(access)) == NULL ||
 	    (tp->tp_refresh = strdup(refresh)) == NULL)
 		return (-1);
 	return (0);
