@@ -61,10 +61,11 @@
  * two-factor on since (when $10 says no code was checked) gives a row
  * that is not "ok".  The session and last_login, and a rehash ($8) of
  * the password, are written only when ok; the history row always,
- * naming the user only when the pair still exists.  The answer is always one row: the
- * session (NULL when none), whether the device is new, then l's same
- * company, user active, company active, same password, second factor
- * and not locked (all NULL when the user or company is gone).
+ * naming the user only when the pair still exists.  The answer is
+ * always one row: the session (NULL when none), whether the device is
+ * new, then l's same company, user active, company active, same
+ * password, second factor and not locked (all NULL when the user or
+ * company is gone).
  */
 #define LOGIN_SESSION_SQL \
 	"WITH l AS (SELECT u.company_id = $2 AS same, u.is_active AS ua, " \
