@@ -65,7 +65,8 @@
  * always one row: the session (NULL when none), whether the device is
  * new, then l's same company, user active, company active, same
  * password, second factor and not locked (all NULL when the user or
- * company is gone).
+ * company is gone), and how many login.succeeded deliveries ev queued:
+ * the event is written with the session it reports, or not at all.
  */
 #define LOGIN_SESSION_SQL \
 	"WITH l AS (SELECT u.company_id = $2 AS same, u.is_active AS ua, " \
@@ -98,11 +99,16 @@
 	"  FROM (VALUES (0)) v LEFT JOIN l ON true), " \
 	"u AS (UPDATE users SET last_login = now(), " \
 	"    hashed_password = coalesce($8, hashed_password) " \
-	"  FROM ok WHERE id = $1) " \
+	"  FROM ok WHERE id = $1), " \
+	"ev AS (SELECT authd_enqueue_event($2, 'login.succeeded', " \
+	"    jsonb_build_object('user_id', $1::bigint, 'ip_address', " \
+	"    coalesce(host($5::inet), ''), 'user_agent', $3::text, " \
+	"    'session_id', s.id)) AS n FROM s) " \
 	"SELECT s.id, s.exp, EXISTS (SELECT 1 FROM sessions o " \
 	"  WHERE o.user_id = $1) AND NOT EXISTS (SELECT 1 FROM sessions o " \
 	"  WHERE o.user_id = $1 AND o.device_fingerprint = $4), " \
-	"  l.same, l.ua, l.ca, l.pw, l.tf, l.nl " \
+	"  l.same, l.ua, l.ca, l.pw, l.tf, l.nl, " \
+	"  (SELECT coalesce(sum(n), 0) FROM ev) " \
 	"FROM (VALUES (0)) v LEFT JOIN l ON true LEFT JOIN s ON true"
 
 /*
@@ -322,9 +328,12 @@ api_auth_addr(struct http_req *hr)
 	return (hr->hr_addr[0] != '\0' ? hr->hr_addr : NULL);
 }
 
-/* The company's integrations hear of logins, good and bad. */
+/*
+ * The company's integrations hear of failed logins; a login that
+ * succeeds queues its event with its session (LOGIN_SESSION_SQL).
+ */
 static void
-login_events(struct login *lg, int ok, int64_t sid)
+login_failed_event(struct login *lg)
 {
 	json_t	*data;
 
@@ -332,11 +341,8 @@ login_events(struct login *lg, int ok, int64_t sid)
 		return;
 	data = json_pack("{s:I,s:s,s:s}", "user_id", (json_int_t)lg->lg_uid,
 	    "ip_address", lg->lg_tp.tp_hr->hr_addr, "user_agent", lg->lg_ua);
-	if (data != NULL && ok)
-		json_object_set_new(data, "session_id", json_integer(sid));
 	if (data != NULL)
-		delivery_enqueue(lg->lg_cid, ok ? "login.succeeded" :
-		    "login.failed", data);
+		delivery_enqueue(lg->lg_cid, "login.failed", data);
 	json_decref(data);
 }
 
@@ -363,7 +369,7 @@ login_fail(struct login *lg, const char *reason, int status,
 
 	log_info("request %s: login failed from %s: %s", hr->hr_reqid,
 	    hr->hr_addr, reason);
-	login_events(lg, 0, 0);
+	login_failed_event(lg);
 	snprintf(uid, sizeof(uid), "%" PRId64, lg->lg_uid);
 	snprintf(cid, sizeof(cid), "%" PRId64, lg->lg_cid);
 	params[0] = lg->lg_found ? uid : NULL;
@@ -422,7 +428,7 @@ login_session_refused(struct login *lg, PGresult *res)
 	log_info("request %s: login failed from %s: %s", hr->hr_reqid,
 	    hr->hr_addr, reason);
 	if (status != 401) {
-		login_events(lg, 0, 0);
+		login_failed_event(lg);
 		http_error(hr, status, detail);
 		return;
 	}
@@ -452,7 +458,8 @@ login_session_done(PGresult *res, void *arg)
 	metrics_count(MC_SESSIONS_CREATED);
 	/* Its last_login, in its cached /users/me, is now another. */
 	hr->hr_inval_uid = lg->lg_uid;
-	login_events(lg, 1, sid);
+	if (strcmp(PQgetvalue(res, 0, 9), "0") != 0)
+		delivery_kick();
 	/* A device never seen before, but not the account's first login. */
 	if (strcmp(PQgetvalue(res, 0, 2), "t") == 0)
 		account_notify_new_login(lg->lg_uid, hr->hr_addr, lg->lg_ua);

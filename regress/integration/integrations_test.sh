@@ -574,6 +574,49 @@ session_events_cleanup()
 	authd_cleanup
 }
 
+atf_test_case login_events cleanup
+login_events_head()
+{
+	atf_set descr "logins send login.succeeded, queued with the session" \
+	    "it names, and login.failed for a wrong password"
+	atf_set require.progs "curl python3 openssl"
+}
+login_events_body()
+{
+	start callback_conf
+	tenant A
+	receiver 0
+	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"login.succeeded\", \"login.failed\"]"
+	printf '%s\n' "$INT_SECRET" >recv/secret
+	mkuser ev "$A_CID"
+	U=$NEW_UID
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" -A 'events-test/1.0'
+	received 1
+	http POST "$AUTHD_URL/api/v1/auth/login" -A 'events-test/1.0' \
+	    --data-urlencode "username=$NEW_USER" \
+	    --data-urlencode "password=not-$AUTHD_ADMIN_PASSWORD" >/dev/null
+	received 2
+	no_more 2
+	U=$U SID=$SID A_CID=$A_CID python3 -c 'import json, os, sys
+r = [json.loads(l) for l in open("recv/requests.jsonl")]
+ev = {x["body"]["type"]: x["body"] for x in r}
+assert all(x["sig_ok"] for x in r), r
+base = {"user_id": int(os.environ["U"]), "ip_address": "127.0.0.1",
+    "user_agent": "events-test/1.0"}
+ok = ev["login.succeeded"]
+bad = ev["login.failed"]
+assert ok["company_id"] == int(os.environ["A_CID"]), ok
+assert ok["data"] == dict(base, session_id=int(os.environ["SID"])), ok
+assert bad["data"] == base, bad' 2>events.err ||
+	    atf_fail "$(oneline "login events: $(cat events.err)")"
+}
+login_events_cleanup()
+{
+	receiver_stop
+	authd_cleanup
+}
+
 atf_test_case password_events cleanup
 password_events_head()
 {
@@ -639,5 +682,6 @@ atf_init_test_cases()
 	atf_add_test_case deactivated
 	atf_add_test_case introspect
 	atf_add_test_case session_events
+	atf_add_test_case login_events
 	atf_add_test_case password_events
 }
