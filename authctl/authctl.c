@@ -202,7 +202,8 @@ ctl_lookup(int argc, char **argv, int *used)
 		}
 		if (chosen == NULL || *chosen == '\0') {
 			if (pos >= argc)
-				fprintf(stderr, "authctl: incomplete command\n");
+				fprintf(stderr,
+				    "authctl: incomplete command\n");
 			else
 				fprintf(stderr, "authctl: %s word \"%s\"\n",
 				    chosen == NULL ? "unknown" : "ambiguous",

@@ -24,7 +24,7 @@ struct ctl_ctx {
 	const char		*cc_socket;	/* -s, else cc_conf.c_control */
 	const char		*cc_pwfile;	/* -p: passwords from a file */
 	int			 cc_json;	/* -j */
-	int			 cc_argc;	/* arguments after the command */
+	int			 cc_argc;	/* after the command words */
 	char			**cc_argv;
 	const char		*cc_usage;	/* "user add email ..." */
 };
@@ -36,7 +36,7 @@ struct ctl_ctx {
 struct ctl_opt {
 	const char	*co_word;
 	int		 co_hasval;
-	const char	*co_val;	/* out: the value, "" for a flag, or NULL */
+	const char	*co_val;	/* out: value, "" for a flag, or NULL */
 };
 
 /* Each command returns an AUTHCTL_EXIT_* status. */

@@ -92,7 +92,8 @@ api_authz_check(struct http_req *hr)
 	if ((body = http_body_json(hr)) == NULL)
 		return;
 	if (validate_body(hr, body, api_authz_fields,
-	    NFIELDS(api_authz_fields)) == -1 || api_authz_form(hr, body) == -1) {
+	    NFIELDS(api_authz_fields)) == -1 ||
+	    api_authz_form(hr, body) == -1) {
 		json_decref(body);
 		return;
 	}

@@ -124,7 +124,8 @@ api_companies_body(struct http_req *hr, const struct field *fields,
 		return (NULL);
 	if (json_object_get(body, "is_root") != NULL) {
 		json_decref(body);
-		http_error(hr, 403, "Cannot change is_root through this endpoint");
+		http_error(hr, 403,
+		    "Cannot change is_root through this endpoint");
 		return (NULL);
 	}
 	if (validate_body(hr, body, fields, nfields) == -1) {

@@ -258,7 +258,7 @@ struct http_req {
 	struct auth_user	 hr_user;		/* when authenticated */
 	int			 hr_authed;
 	const char		*hr_notfound;		/* 404 detail */
-	void			*hr_ctx;		/* the handler's state */
+	void			*hr_ctx;		/* the handler's */
 	void			 (*hr_ctx_free)(void *);
 	char			*hr_ac_gens;		/* authcache.c */
 	char			*hr_ac_session;
@@ -532,7 +532,8 @@ int		 worker_parent_send(uint32_t type, uint32_t id,
 		    const void *, size_t);
 /* SQLSTATE of a failed result ("" if none), for the 400/404/409 mapping. */
 const char	*db_sqlstate(const struct pg_result *);
-int		 db_ok(const struct pg_result *);	/* tuples or command OK */
+/* The result is PGRES_TUPLES_OK or PGRES_COMMAND_OK. */
+int		 db_ok(const struct pg_result *);
 
 /* auth.c: bearer tokens of requests, and the tokens authd issues. */
 void		 auth_request(struct http_req *);

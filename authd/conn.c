@@ -79,7 +79,7 @@ enum conn_state {
 
 struct conn {
 	RB_ENTRY(conn)		 cn_entry;
-	struct bufferevent	*cn_bev;	/* the key; one reference ours */
+	struct bufferevent	*cn_bev;	/* the key; a reference ours */
 	struct evbuffer_cb_entry *cn_output;	/* conn_output() */
 	struct timespec		 cn_deadline;	/* CLOCK_MONOTONIC */
 	enum conn_state		 cn_state;

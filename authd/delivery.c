@@ -516,7 +516,8 @@ delivery_signed(const uint8_t *mac, void *arg)
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, dv->dv_headers);
 	curl_easy_setopt(e, CURLOPT_POST, 1L);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDS, dv->dv_payload);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(dv->dv_payload));
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE,
+	    (long)strlen(dv->dv_payload));
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "authd/" AUTHD_VERSION);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, delivery_opensocket);
 	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, dv);

@@ -269,12 +269,12 @@ http_hsts(char *buf, size_t len)
 static void
 http_headers(struct http_req *hr, const char *content_type)
 {
-	struct evkeyvalq	*h =
-				    evhttp_request_get_output_headers(hr->hr_req);
+	struct evkeyvalq	*h;
 	const char		*hsts;
 	char			 buf[64];
 	size_t			 i;
 
+	h = evhttp_request_get_output_headers(hr->hr_req);
 	evhttp_add_header(h, "Content-Type", content_type);
 	for (i = 0; i < sizeof(http_secure) / sizeof(http_secure[0]); i++)
 		evhttp_add_header(h, http_secure[i].sh_name,

@@ -47,7 +47,8 @@ keyload_take(struct ipc_msg *msg, struct token_keyset *ks, char *err,
 	case IMSG_KEY:
 		if (ks->ks_nkeys == TOKEN_MAX_KEYS ||
 		    ipc_get_u32(msg, &current) == -1 ||
-		    token_key_deserialize(msg, &ks->ks_keys[ks->ks_nkeys]) == -1)
+		    token_key_deserialize(msg,
+		    &ks->ks_keys[ks->ks_nkeys]) == -1)
 			break;
 		if (current)
 			ks->ks_current = ks->ks_nkeys;

@@ -74,8 +74,9 @@ metrics_route_text(struct evbuffer *b, const char *method, const char *path,
 		return;
 	for (i = 0; i < METRICS_BUCKETS; i++)
 		evbuffer_add_printf(b, "authd_http_request_duration_seconds_"
-		    "bucket{method=\"%s\",route=\"%s\",le=\"%s\"} %" PRIu64 "\n",
-		    method, path, metrics_le[i], mr->mr_bucket[i]);
+		    "bucket{method=\"%s\",route=\"%s\",le=\"%s\"} %"
+		    PRIu64 "\n", method, path, metrics_le[i],
+		    mr->mr_bucket[i]);
 	evbuffer_add_printf(b, "authd_http_request_duration_seconds_sum{"
 	    "method=\"%s\",route=\"%s\"} %" PRIu64 ".%06" PRIu64 "\n", method,
 	    path, mr->mr_usec / 1000000, mr->mr_usec % 1000000);
@@ -118,8 +119,9 @@ metrics_text(const struct metrics *m, size_t *len)
 		return (NULL);
 	for (h = 0; h < 2; h++) {
 		if (h == 0)
-			evbuffer_add_printf(b, "# HELP authd_http_requests_total "
-			    "HTTP requests by route and status class.\n# TYPE "
+			evbuffer_add_printf(b, "# HELP "
+			    "authd_http_requests_total HTTP requests by "
+			    "route and status class.\n# TYPE "
 			    "authd_http_requests_total counter\n");
 		else
 			evbuffer_add_printf(b, "# HELP "

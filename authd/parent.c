@@ -415,7 +415,8 @@ parent_dispatch(int fd, short events, void *arg)
 			break;
 		case IMSG_METRICS:
 			if (ch->ch_role != PROC_WORKER ||
-			    ipc_check_len(&msg, sizeof(*ch->ch_metrics)) == -1 ||
+			    ipc_check_len(&msg,
+			    sizeof(*ch->ch_metrics)) == -1 ||
 			    ipc_get_data(&msg, ch->ch_metrics,
 			    sizeof(*ch->ch_metrics)) == -1)
 				r = -1;

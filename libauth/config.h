@@ -56,12 +56,13 @@ struct authd_config {
 	int		 c_keyholders;		/* default: number of CPUs */
 	char		 c_user[64];		/* default "_authd" */
 	char		 c_chroot[PATH_MAX];	/* default "/var/empty" */
-	char		 c_control[PATH_MAX];	/* default "/var/run/authd.sock" */
+	/* default "/var/run/authd.sock" */
+	char		 c_control[PATH_MAX];
 	char		 c_pidfile[PATH_MAX];	/* default "" (none) */
 
 	/* storage */
 	char		 c_database[CONFIG_LONGSTR];	/* libpq conninfo */
-	int		 c_db_pool;		/* connections per worker, def 4 */
+	int		 c_db_pool;		/* a worker's; default 4 */
 	char		 c_redis_path[PATH_MAX];	/* unix socket, or "" */
 	char		 c_redis_host[CONFIG_STR];	/* default 127.0.0.1 */
 	uint16_t	 c_redis_port;			/* default 6379 */
@@ -70,7 +71,8 @@ struct authd_config {
 	/* keys and tokens */
 	char		 c_keydir[PATH_MAX];	/* default "/etc/authd/keys" */
 	char		 c_pepper[PATH_MAX];	/* pepper file, or "" */
-	char		 c_issuer[CONFIG_STR];	/* default "http://127.0.0.1:8000" */
+	/* default "http://127.0.0.1:8000" */
+	char		 c_issuer[CONFIG_STR];
 	enum config_alg	 c_alg;			/* default ALG_ES256 */
 	int		 c_access_ttl;		/* seconds, default 1800 */
 	int		 c_refresh_ttl;		/* seconds, default 604800 */
@@ -92,7 +94,7 @@ struct authd_config {
 	char		 c_pw_denylist[PATH_MAX];	/* default "" */
 
 	/* limits */
-	int		 c_rate_per_minute;	/* per client address, def 100 */
+	int		 c_rate_per_minute;	/* an address's; default 100 */
 	int		 c_login_rate_per_minute;	/* default 20 */
 	int		 c_lockout_failures;	/* per account, default 5 */
 	int		 c_lockout_window;	/* seconds, default 900 */
@@ -100,9 +102,9 @@ struct authd_config {
 	int		 c_addr_failures;	/* per address, default 100 */
 	size_t		 c_max_body;		/* bytes, default 65536 */
 	size_t		 c_max_headers;		/* bytes, default 16384 */
-	int		 c_timeout;		/* seconds per connection, def 30 */
+	int		 c_timeout;		/* seconds; default 30 */
 	int		 c_max_connections;	/* per worker, default 1024 */
-	int		 c_keyholder_queue;	/* pending per keyholder, def 64 */
+	int		 c_keyholder_queue;	/* pending; default 64 */
 	struct config_net c_proxies[CONFIG_MAX_PROXIES];
 	int		 c_nproxies;
 
@@ -110,23 +112,25 @@ struct authd_config {
 	char		 c_origins[CONFIG_MAX_ORIGINS][CONFIG_STR];
 	int		 c_norigins;
 	struct config_net c_metrics[CONFIG_MAX_METRICS];
-	int		 c_nmetrics;		/* default: 127.0.0.1/32, ::1/128 */
+	int		 c_nmetrics;		/* default 127.0.0.1, ::1 */
 	int		 c_hsts;		/* seconds, 0 = no header */
 	char		 c_public_url[CONFIG_STR];	/* default: c_issuer */
 
 	/* mail */
-	char		 c_smtp_url[CONFIG_STR];	/* smtp://host:port, or "" */
-	char		 c_smtp_from[CONFIG_STR];	/* default "authd@localhost" */
-	int		 c_require_verified;	/* refuse login until verified */
-	int		 c_access_log;		/* a log line a request, def 1 */
-	int		 c_sandbox;		/* seccomp, Landlock; default 1 */
+	/* smtp://host:port, or "" for no mail */
+	char		 c_smtp_url[CONFIG_STR];
+	/* default "authd@localhost" */
+	char		 c_smtp_from[CONFIG_STR];
+	int		 c_require_verified;	/* no login unverified */
+	int		 c_access_log;		/* default 1 */
+	int		 c_sandbox;		/* default 1 */
 
 	/* outbound webhook deliveries (delivery.c); 0 = the default */
-	int		 c_callback_private;	/* allow loopback/private callback
-						   URLs, default 0 */
-	int		 c_callback_timeout;	/* seconds per attempt, def 10 */
+	/* loopback and private callback URLs allowed; default 0 */
+	int		 c_callback_private;
+	int		 c_callback_timeout;	/* seconds; default 10 */
 	int		 c_callback_attempts;	/* attempts, default 8 */
-	int		 c_callback_backoff;	/* first retry delay, default 10 s */
+	int		 c_callback_backoff;	/* first delay; default 10 s */
 };
 
 /*

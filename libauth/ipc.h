@@ -35,7 +35,7 @@
 struct ipc_hdr {
 	uint32_t	 ih_type;
 	uint32_t	 ih_len;	/* payload length, header excluded */
-	uint32_t	 ih_peerid;	/* correlates a reply with its request */
+	uint32_t	 ih_peerid;	/* a reply's is its request's */
 	uint32_t	 ih_pid;
 };
 
@@ -119,7 +119,8 @@ int	 ipc_flush(struct ipc *);
 void	 ipc_builder_init(struct ipc_builder *);
 void	 ipc_put_u32(struct ipc_builder *, uint32_t);
 void	 ipc_put_u64(struct ipc_builder *, uint64_t);
-void	 ipc_put_str(struct ipc_builder *, const char *);	/* with its NUL */
+/* The string with its NUL. */
+void	 ipc_put_str(struct ipc_builder *, const char *);
 void	 ipc_put_data(struct ipc_builder *, const void *, size_t);
 void	 ipc_builder_clear(struct ipc_builder *);	/* explicit_bzero */
 
@@ -153,7 +154,7 @@ struct ipc_ev {
 	short		 ie_events;
 	void		 (*ie_handler)(int, short, void *);
 	void		*ie_data;
-	int		 ie_dead;	/* channel closed or in protocol error */
+	int		 ie_dead;	/* closed, or a protocol error */
 };
 
 int	 ipc_ev_init(struct ipc_ev *, struct event_base *, int fd,

@@ -62,7 +62,8 @@ seal_decrypt(const uint8_t key[SEAL_KEY_LEN], const char *aad,
 	    EVP_DecryptUpdate(ctx, NULL, &n, (const uint8_t *)aad,
 	    strlen(aad)) != 1 ||
 	    EVP_DecryptUpdate(ctx, pt, &n, ct, ctlen) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG, tag) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG,
+	    tag) != 1 ||
 	    EVP_DecryptFinal_ex(ctx, pt + n, &n) != 1) {
 		sodium_memzero(pt, ctlen);
 		goto out;

@@ -901,7 +901,7 @@ token_sign_evp(const struct token_key *tk, const char *claims_json)
 	json_decref(claims);
 	if (!n)
 		return (NULL);
-	/* The kid is only [A-Za-z0-9_-] (token_kid_valid): nothing to escape. */
+	/* A kid is [A-Za-z0-9_-] only (token_kid_valid): no escapes. */
 	n = snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"kid\":\"%s\","
 	    "\"typ\":\"JWT\"}", token_alg_name(tk->tk_alg), tk->tk_kid);
 	if (n < 0 || (size_t)n >= sizeof(hdr) ||

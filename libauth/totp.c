@@ -100,7 +100,8 @@ totp_verify(const uint8_t *key, size_t keylen, const char *code,
 int
 totp_base32(const uint8_t *in, size_t len, char *out, size_t outlen)
 {
-	static const char	 alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	static const char	 alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 	size_t			 i, o = 0;
 	uint32_t		 buf = 0;
 	int			 bits = 0;
