@@ -1488,8 +1488,36 @@ race_change()
 	(HTTP_OUT=race http_json "$1" "$AUTHD_URL$2" "${3:-{\}}" \
 	    -H "Authorization: Bearer $ADM" >/dev/null) &
 	CHANGE_PID=$!
+	race_queued "$1 $2"
+}
+
+# race_queued WHAT: the change in the background (CHANGE_PID) waits
+# behind the held lock, or the case fails.
+race_queued()
+{
 	wait_until 10 race_waiting "wait_event_type = 'Lock'" ||
-	    atf_fail "$1 $2 did not wait for the lock"
+	    atf_fail "$1 did not wait for the lock"
+}
+
+# race_run OUT COMMAND...: COMMAND in the background (its output in
+# OUT), queued behind the held lock.
+race_run()
+{
+	local out
+	out=$1
+	shift
+	"$@" >"$out" 2>&1 &
+	CHANGE_PID=$!
+	race_queued "$*"
+}
+
+# race_run_end OUT: the holder and the command of race_run are done,
+# both well.
+race_run_end()
+{
+	wait "$CHANGE_PID" ||
+	    atf_fail "$(oneline "the change failed: $(cat "$1")")"
+	wait "$HOLD_PID" || atf_fail "the lock holder failed: $(cat hold.out)"
 }
 
 # race_end CODE: the holder and the change are done; the change answered
@@ -1606,17 +1634,12 @@ login_race_password_changed_body()
 	# Two-factor turned on meanwhile: the code was never asked for.
 	mkuser Second
 	race_hold users "$NEW_UID"
-	"$PG_BINDIR/psql" "$AUTHD_DATABASE" -XAtq -v ON_ERROR_STOP=1 -c \
-	    "UPDATE users SET two_factor_enabled = true,
-	    two_factor_secret_sealed = '\\x00' WHERE id = $NEW_UID" \
-	    >tfa.out 2>&1 &
-	CHANGE_PID=$!
-	wait_until 10 race_waiting "wait_event_type = 'Lock'" ||
-	    atf_fail "the change did not wait for the lock"
+	race_run tfa.out "$PG_BINDIR/psql" "$AUTHD_DATABASE" -XAtq \
+	    -v ON_ERROR_STOP=1 -c "UPDATE users SET two_factor_enabled = true,
+	    two_factor_secret_sealed = '\\x00' WHERE id = $NEW_UID"
 	race_login 401
 	detail_is "Two-factor code required"
-	wait "$CHANGE_PID" || atf_fail "the change failed: $(cat tfa.out)"
-	wait "$HOLD_PID" || atf_fail "the lock holder failed: $(cat hold.out)"
+	race_run_end tfa.out
 	count_sessions "$NEW_UID"
 	[ "$SESSIONS" = 0 ] || atf_fail "a login without its code has a session"
 
@@ -1655,15 +1678,11 @@ login_race_locked_body()
 	login_admin
 	mkuser Locked
 	race_hold users "$NEW_UID"
-	authctl_run user lock "$NEW_UID" >lock.out 2>&1 &
-	CHANGE_PID=$!
-	wait_until 10 race_waiting "wait_event_type = 'Lock'" ||
-	    atf_fail "the lock did not wait for the row"
+	race_run lock.out authctl_run user lock "$NEW_UID"
 	race_login 429
 	detail_is "Too many login attempts"
 	header_is Retry-After 3600
-	wait "$CHANGE_PID" || atf_fail "authctl user lock failed: $(cat lock.out)"
-	wait "$HOLD_PID" || atf_fail "the lock holder failed: $(cat hold.out)"
+	race_run_end lock.out
 	sql_expect 0 "SELECT count(*) FROM sessions
 	    WHERE user_id = $NEW_UID AND is_active"
 	sql_expect 1 "SELECT count(*) FROM login_history
