@@ -63,16 +63,20 @@
  * the password, are written only when ok; the history row always,
  * naming the user only when the pair still exists.  The answer is
  * always one row: the session (NULL when none), whether the device is
- * new, then l's same company, user active, company active, same
- * password, second factor and not locked (all NULL when the user or
- * company is gone), and how many login.succeeded deliveries ev queued:
- * the event is written with the session it reports, or not at all.
+ * new (the user had logged in before, never with this fingerprint),
+ * then l's same company, user active, company active, same password,
+ * second factor and not locked (all NULL when the user or company is
+ * gone), and how many login.succeeded deliveries ev queued: the event
+ * is written with the session it reports, or not at all.  ev calls
+ * authd_enqueue_event() only when an integration may want the event,
+ * as is rare: the call cost a tenth of the statement.
  */
 #define LOGIN_SESSION_SQL \
 	"WITH l AS (SELECT u.company_id = $2 AS same, u.is_active AS ua, " \
 	"    c.is_active AS ca, u.hashed_password = $9 AS pw, " \
 	"    $10::boolean OR NOT u.two_factor_enabled AS tf, " \
-	"    coalesce(u.locked_until <= now(), true) AS nl " \
+	"    coalesce(u.locked_until <= now(), true) AS nl, " \
+	"    u.last_login IS NOT NULL AS seen " \
 	"  FROM companies c, users u WHERE c.id = $2 AND u.id = $1 " \
 	"  FOR SHARE OF c FOR NO KEY UPDATE OF u), " \
 	"ok AS (SELECT true AS ok FROM l " \
@@ -97,16 +101,19 @@
 	"      WHEN NOT l.ca THEN 'inactive company' " \
 	"      WHEN NOT l.nl THEN 'locked by an administrator' END " \
 	"  FROM (VALUES (0)) v LEFT JOIN l ON true), " \
-	"u AS (UPDATE users SET last_login = now(), " \
+	"u AS (UPDATE users SET last_login = now(), updated_at = now(), " \
 	"    hashed_password = coalesce($8, hashed_password) " \
 	"  FROM ok WHERE id = $1), " \
 	"ev AS (SELECT authd_enqueue_event($2, 'login.succeeded', " \
 	"    jsonb_build_object('user_id', $1::bigint, 'ip_address', " \
 	"    coalesce(host($5::inet), ''), 'user_agent', $3::text, " \
-	"    'session_id', s.id)) AS n FROM s) " \
-	"SELECT s.id, s.exp, EXISTS (SELECT 1 FROM sessions o " \
-	"  WHERE o.user_id = $1) AND NOT EXISTS (SELECT 1 FROM sessions o " \
-	"  WHERE o.user_id = $1 AND o.device_fingerprint = $4), " \
+	"    'session_id', s.id)) AS n FROM s " \
+	"  WHERE EXISTS (SELECT 1 FROM integrations i " \
+	"    WHERE i.company_id = $2 AND i.callback_url IS NOT NULL " \
+	"    AND 'login.succeeded' = ANY (i.events))) " \
+	"SELECT s.id, s.exp, l.seen AND NOT EXISTS (SELECT 1 " \
+	"  FROM sessions o WHERE o.user_id = $1 " \
+	"  AND o.device_fingerprint = $4), " \
 	"  l.same, l.ua, l.ca, l.pw, l.tf, l.nl, " \
 	"  (SELECT coalesce(sum(n), 0) FROM ev) " \
 	"FROM (VALUES (0)) v LEFT JOIN l ON true LEFT JOIN s ON true"

@@ -652,6 +652,45 @@ verify_flow_cleanup()
 	mail_cleanup
 }
 
+atf_test_case new_device cleanup
+new_device_head()
+{
+	atf_set descr "a login from a device the account never used mails" \
+	    "a notice; the first login and known devices mail nothing"
+}
+new_device_body()
+{
+	local email
+	mstart
+	mkuser device
+	email="$NEW_USER@example.com"
+	# The account's first login, then the same device again.
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" -H 'X-Device-Id: first'
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" -H 'X-Device-Id: first'
+	# Another device, another agent.
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" -H 'X-Device-Id: second' \
+	    -A 'device-test/2.0'
+	mail_wait "$email" 1
+	maildir show mail "$email" >mail.txt
+	atf_check -o ignore grep -x "Subject: New sign-in to your account" \
+	    mail.txt
+	atf_check -o ignore grep -x "  Address: 127.0.0.1" mail.txt
+	atf_check -o ignore grep -x "  Device:  device-test/2.0" mail.txt
+	# Known now; a session revoked still makes its device known.
+	bearer 200 "$ACCESS" POST /api/v1/auth/logout
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" -H 'X-Device-Id: second' \
+	    -A 'device-test/2.0'
+	sleep 1
+	mail_count "$email"
+	[ "$MAILS" -eq 1 ] || atf_fail "$MAILS mails, expected 1"
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" -H 'X-Device-Id: third'
+	mail_wait "$email" 2
+}
+new_device_cleanup()
+{
+	mail_cleanup
+}
+
 atf_test_case require_verified cleanup
 require_verified_head()
 {
@@ -809,6 +848,7 @@ atf_init_test_cases()
 	atf_add_test_case reset_bound_user
 	atf_add_test_case reset_bad_input
 	atf_add_test_case verify_flow
+	atf_add_test_case new_device
 	atf_add_test_case require_verified
 	atf_add_test_case verify_email_changed
 	atf_add_test_case mail_retry

@@ -527,12 +527,19 @@ update_head()
 }
 update_body()
 {
+	local before
 	fixture
+	# The fixture's login set last_login and updated_at together.
+	sql_is "t" "SELECT updated_at = last_login FROM users
+	    WHERE id = $AUSR_ID"
 	sql "UPDATE users SET is_verified = true WHERE id = $AUSR_ID"
+	before=$(sql "SELECT updated_at FROM users WHERE id = $AUSR_ID")
 	expect 200 PUT "/api/v1/users/$AUSR_ID" "$AADM_T" \
 	    '{"full_name": "Renamed", "unknown": 1, "id": 1}'
 	json_check http.body "j['full_name'] == 'Renamed' and
 	    j['id'] == $AUSR_ID and j['is_verified']"
+	sql_is "t" "SELECT updated_at > '$before' AND updated_at > last_login
+	    FROM users WHERE id = $AUSR_ID"
 	sql_is "1" "SELECT count(*) FROM audit_log
 	    WHERE action = 'user.update' AND object_id = $AUSR_ID
 	    AND detail->'fields' = '[\"full_name\"]'"
