@@ -1,11 +1,13 @@
 -- Form logins of distinct users: each thread walks the user names
 -- BENCH_USER_PREFIX1 .. BENCH_USER_PREFIX<BENCH_USERS> from its own
--- starting point, with the one password they all share.
+-- starting point (BENCH_USER_START further on, so that the runs of one
+-- scenario log in other users), with the one password they all share.
 dofile(os.getenv("BENCH_DIR") .. "/common.lua")
 
 local prefix = os.getenv("BENCH_USER_PREFIX") or "u"
 local nusers = tonumber(os.getenv("BENCH_USERS") or "10000")
 local password = os.getenv("BENCH_PASSWORD")
+local start = tonumber(os.getenv("BENCH_USER_START") or "0")
 local n
 
 -- application/x-www-form-urlencoded: everything but unreserved bytes
@@ -19,7 +21,7 @@ end
 function init(args)
 	-- Threads start far apart so that they do not log the same users
 	-- in at the same moment.
-	n = ((tid or 1) - 1) * 4099
+	n = start + ((tid or 1) - 1) * 4099
 end
 
 function request()
