@@ -22,7 +22,8 @@
  *	- a worker bumps G whenever it connects to Redis, so a write whose
  *	  bump was lost while Redis was away is covered when it is back.
  *
- * The lookup rides on the rate limit's script: one round trip for both.
+ * The lookup rides in the rate limit's transaction: one round trip for
+ * both.
  * Entries also expire after AC_TTL seconds, the bound on changes made
  * directly in the database, and never outlive their session.
  */
@@ -45,36 +46,6 @@
 #include "tokcache.h"
 
 #define AC_TTL		30
-#define AC_KEY_MAX	48
-
-/*
- * KEYS: rate-limit counter, G, U, session entry, /users/me entry.
- * ARGV: window, 1 to read the /users/me entry.
- * Returns {count, seconds left, "G:U:", entry or nil, me or nil}.
- */
-#define AC_LOOKUP_LUA \
-	"local n = redis.call('INCR', KEYS[1]) " \
-	"if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end " \
-	"local t = redis.call('TTL', KEYS[1]) " \
-	"if t < 0 then t = tonumber(ARGV[1]) end " \
-	"local p = (redis.call('GET', KEYS[2]) or '0') .. ':' .. " \
-	"  (redis.call('GET', KEYS[3]) or '0') .. ':' " \
-	"local function fresh(k) " \
-	"  local v = redis.call('GET', k) " \
-	"  if v and string.sub(v, 1, #p) == p then " \
-	"    return string.sub(v, #p + 1) end " \
-	"  return false end " \
-	"local m = false " \
-	"if ARGV[2] == '1' then m = fresh(KEYS[5]) end " \
-	"return {n, t, p, fresh(KEYS[4]), m}"
-
-static struct redis_script	 ac_lookup = { AC_LOOKUP_LUA, "" };
-
-void
-authcache_init(void)
-{
-	redis_script_add(&ac_lookup);
-}
 
 static int
 ac_token_claims(struct http_req *hr, struct token_claims *tc)
@@ -94,19 +65,15 @@ ac_token_claims(struct http_req *hr, struct token_claims *tc)
 }
 
 /*
- * Sends the rate-limit count of key together with the cache lookup of
- * the request's session when its token was verified before; -1 when
- * it cannot, and the caller counts alone.
+ * The lookup of the request's session (and of its /users/me answer,
+ * for that route), when its token was verified before: one MGET of G,
+ * U and the entries, sent in the rate limit's transaction.  -1 when
+ * there is nothing to look up.
  */
 int
-authcache_lookup(struct http_req *hr, const char *key, int window,
-    redis_cb cb, void *arg)
+authcache_mget(struct http_req *hr, struct authcache_mget *am)
 {
 	struct token_claims	 tc;
-	char			 ukey[AC_KEY_MAX], skey[AC_KEY_MAX];
-	char			 mkey[AC_KEY_MAX], win[INT64_STR];
-	const char		*argv[10];
-	int			 me;
 
 	if (ac_token_claims(hr, &tc) == -1)
 		return (-1);
@@ -114,42 +81,62 @@ authcache_lookup(struct http_req *hr, const char *key, int window,
 	if (hr->hr_ac_claims == NULL &&
 	    (hr->hr_ac_claims = malloc(sizeof(tc))) != NULL)
 		*hr->hr_ac_claims = tc;
-	me = hr->hr_route->rt_handler == api_users_me;
-	snprintf(ukey, sizeof(ukey), "authd:gu:%" PRId64, tc.tc_uid);
-	snprintf(skey, sizeof(skey), "authd:as:%" PRId64, tc.tc_sid);
-	snprintf(mkey, sizeof(mkey), "authd:me:%" PRId64, tc.tc_uid);
-	snprintf(win, sizeof(win), "%d", window);
-	argv[0] = "EVALSHA";
-	argv[1] = ac_lookup.rs_sha;
-	argv[2] = "5";
-	argv[3] = key;
-	argv[4] = "authd:gen";
-	argv[5] = ukey;
-	argv[6] = skey;
-	argv[7] = mkey;
-	argv[8] = win;
-	argv[9] = me ? "1" : "0";
-	return (redis_command_argv(cb, arg, 10, argv));
+	snprintf(am->am_user, sizeof(am->am_user), "authd:gu:%" PRId64,
+	    tc.tc_uid);
+	snprintf(am->am_session, sizeof(am->am_session), "authd:as:%" PRId64,
+	    tc.tc_sid);
+	snprintf(am->am_me, sizeof(am->am_me), "authd:me:%" PRId64,
+	    tc.tc_uid);
+	am->am_argv[0] = "MGET";
+	am->am_argv[1] = "authd:gen";
+	am->am_argv[2] = am->am_user;
+	am->am_argv[3] = am->am_session;
+	am->am_argv[4] = am->am_me;
+	am->am_argc = hr->hr_route->rt_handler == api_users_me ? 5 : 4;
+	return (0);
 }
 
+/* The text of a string reply after prefix, or NULL. */
 static char *
-ac_string(const redisReply *r)
+ac_fresh(const redisReply *r, const char *prefix)
 {
-	if (r->type != REDIS_REPLY_STRING)
+	size_t	 n = strlen(prefix);
+
+	if (r->type != REDIS_REPLY_STRING || r->len < n ||
+	    memcmp(r->str, prefix, n) != 0)
 		return (NULL);
-	return (strndup(r->str, r->len));
+	return (strndup(r->str + n, r->len - n));
 }
 
-/* Keeps what a lookup found on the request; a reply of another shape
-   leaves it as a miss. */
+/* A generation: the reply's digits, "0" for a key never bumped. */
+static const char *
+ac_gen(const redisReply *r)
+{
+	if (r->type != REDIS_REPLY_STRING || r->len == 0 || r->len > 20 ||
+	    strspn(r->str, "0123456789") != r->len)
+		return ("0");
+	return (r->str);
+}
+
+/*
+ * Keeps what the MGET found on the request: the generations "G:U:"
+ * that an entry made now must carry, and the entries that carry those
+ * still.  A reply of another shape leaves it all a miss.
+ */
 void
 authcache_found(struct http_req *hr, const redisReply *r)
 {
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 5)
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+	    r->elements > 4)
 		return;
-	hr->hr_ac_gens = ac_string(r->element[2]);
-	hr->hr_ac_session = ac_string(r->element[3]);
-	hr->hr_ac_me = ac_string(r->element[4]);
+	if (asprintf(&hr->hr_ac_gens, "%s:%s:", ac_gen(r->element[0]),
+	    ac_gen(r->element[1])) == -1) {
+		hr->hr_ac_gens = NULL;
+		return;
+	}
+	hr->hr_ac_session = ac_fresh(r->element[2], hr->hr_ac_gens);
+	if (r->elements == 4)
+		hr->hr_ac_me = ac_fresh(r->element[3], hr->hr_ac_gens);
 }
 
 /*
@@ -200,7 +187,7 @@ void
 authcache_put_session(const struct http_req *hr, int64_t expires)
 {
 	const struct auth_user	*au = &hr->hr_user;
-	char			 key[AC_KEY_MAX], *value;
+	char			 key[AUTHCACHE_KEY_MAX], *value;
 
 	if (hr->hr_ac_gens == NULL || au->au_perms_text == NULL)
 		return;
@@ -217,7 +204,7 @@ authcache_put_session(const struct http_req *hr, int64_t expires)
 void
 authcache_put_me(const struct http_req *hr, const char *body)
 {
-	char	 key[AC_KEY_MAX];
+	char	 key[AUTHCACHE_KEY_MAX];
 
 	if (hr->hr_ac_gens == NULL)
 		return;
@@ -262,7 +249,7 @@ authcache_invalidate(const struct http_req *hr, void (*done)(void *),
     void *arg)
 {
 	struct ac_bump	*ab;
-	char		 key[AC_KEY_MAX];
+	char		 key[AUTHCACHE_KEY_MAX];
 
 	if (hr->hr_inval_uid != 0)
 		snprintf(key, sizeof(key), "authd:gu:%" PRId64,

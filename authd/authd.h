@@ -327,6 +327,8 @@ typedef void	(*redis_cb)(struct redisReply *, void *); /* NULL: failed */
 int		 redis_init(struct event_base *, const struct authd_config *);
 int		 redis_command(redis_cb, void *, const char *fmt, ...);
 int		 redis_command_argv(redis_cb, void *, int, const char **);
+int		 redis_multi(redis_cb, void *, int, const int *,
+		    const char **[]);
 struct redis_script {
 	const char	*rs_body;
 	char		 rs_sha[41];	/* hex, for EVALSHA */
@@ -371,9 +373,15 @@ void		 rl_init(void);
 void		 rl_request(struct http_req *, void (*)(struct http_req *));
 
 /* authcache.c: sessions and /users/me answers kept in Redis. */
-void		 authcache_init(void);
-int		 authcache_lookup(struct http_req *, const char *key,
-		    int window, redis_cb, void *);
+#define AUTHCACHE_KEY_MAX	48
+struct authcache_mget {
+	char		 am_user[AUTHCACHE_KEY_MAX];
+	char		 am_session[AUTHCACHE_KEY_MAX];
+	char		 am_me[AUTHCACHE_KEY_MAX];
+	const char	*am_argv[5];
+	int		 am_argc;
+};
+int		 authcache_mget(struct http_req *, struct authcache_mget *);
 void		 authcache_found(struct http_req *, const struct redisReply *);
 int		 authcache_caller(struct http_req *,
 		    const struct token_claims *);

@@ -36,13 +36,6 @@
 #define RL_LOCK_MAX		86400
 #define RL_INFLIGHT_TTL		60	/* a lost release heals after it */
 
-/* Counts in a window: returns {count, seconds left}. */
-#define RL_INCR_LUA \
-	"local n = redis.call('INCR', KEYS[1]) " \
-	"if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end " \
-	"local t = redis.call('TTL', KEYS[1]) " \
-	"if t < 0 then t = tonumber(ARGV[1]) end " \
-	"return {n, t}"
 /*
  * The reservation of a login attempt.  KEYS lock, failures, level (not
  * used), address failures, attempts in flight; ARGV max failures,
@@ -90,7 +83,6 @@
 #define RL_STR2(x)	#x
 #define RL_STR(x)	RL_STR2(x)
 
-static struct redis_script	 rl_incr = { RL_INCR_LUA, "" };
 static struct redis_script	 rl_login = { RL_LOGIN_LUA, "" };
 static struct redis_script	 rl_fail = { RL_FAIL_LUA, "" };
 static struct redis_script	 rl_release = { RL_RELEASE_LUA, "" };
@@ -208,6 +200,24 @@ rl_pair(redisReply *r, int64_t *a, int64_t *b)
 	return (0);
 }
 
+/*
+ * The count and the seconds left of rl_request()'s transaction: the
+ * replies of its INCR and TTL; -1 when it failed.
+ */
+static int
+rl_counted(redisReply *r, int64_t *count, int64_t *ttl)
+{
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+	    r->element[1]->type != REDIS_REPLY_INTEGER ||
+	    r->element[2]->type != REDIS_REPLY_INTEGER)
+		return (-1);
+	*count = r->element[1]->integer;
+	*ttl = r->element[2]->integer;
+	if (*ttl < 0)
+		*ttl = RL_WINDOW;
+	return (0);
+}
+
 static void
 rl_headers(struct http_req *hr, int limit, int64_t count, int64_t ttl)
 {
@@ -248,11 +258,11 @@ rl_request_done(redisReply *r, void *arg)
 	int64_t		 count, ttl;
 	int		 t;
 
-	if (rl_pair(r, &count, &ttl) == -1) {
+	if (rl_counted(r, &count, &ttl) == -1) {
 		count = rl_mem_incr(rq->rq_key, RL_WINDOW, &t);
 		ttl = t;
-	} else
-		authcache_found(rq->rq_hr, r);
+	} else if (r->elements > 3)
+		authcache_found(rq->rq_hr, r->element[3]);
 	rl_decide(rq, count, ttl);
 }
 
@@ -275,24 +285,29 @@ rl_class(struct http_req *hr)
 void
 rl_init(void)
 {
-	redis_script_add(&rl_incr);
 	redis_script_add(&rl_login);
 	redis_script_add(&rl_fail);
 	redis_script_add(&rl_release);
-	authcache_init();
 }
 
 /*
  * Counts the request against its address's limit for its class, then
- * runs next, or answers 429 with Retry-After.
+ * runs next, or answers 429 with Retry-After.  The count is one Redis
+ * transaction: the window's counter made with its expiry if it is not
+ * there, counted, its seconds left read, and the cache lookup of the
+ * request's session in the same round trip.
  */
 void
 rl_request(struct http_req *hr, void (*next)(struct http_req *))
 {
-	struct rl_req	*rq;
-	const char	*class = rl_class(hr);
-	int64_t		 count;
-	int		 ttl;
+	struct authcache_mget	 am;
+	struct rl_req		*rq;
+	const char		*class = rl_class(hr);
+	const char		*set[6], *incr[2], *ttlc[2], **argv[4] = { 0 };
+	char			 win[INT64_STR];
+	int			 argc[4] = { 6, 2, 2, 0 }, n = 3;
+	int64_t			 count;
+	int			 ttl;
 
 	if ((rq = calloc(1, sizeof(*rq))) == NULL) {
 		http_unavailable(hr);
@@ -305,10 +320,24 @@ rl_request(struct http_req *hr, void (*next)(struct http_req *))
 	    worker_conf.c_login_rate_per_minute;
 	snprintf(rq->rq_key, sizeof(rq->rq_key), "rl:%s:%s", class,
 	    hr->hr_addr);
-	if (authcache_lookup(hr, rq->rq_key, RL_WINDOW, rl_request_done,
-	    rq) == -1 &&
-	    redis_command(rl_request_done, rq, "EVALSHA %s 1 %s %d",
-	    rl_incr.rs_sha, rq->rq_key, RL_WINDOW) == -1) {
+	snprintf(win, sizeof(win), "%d", RL_WINDOW);
+	set[0] = "SET";
+	set[1] = rq->rq_key;
+	set[2] = "0";
+	set[3] = "EX";
+	set[4] = win;
+	set[5] = "NX";
+	incr[0] = "INCR";
+	ttlc[0] = "TTL";
+	incr[1] = ttlc[1] = rq->rq_key;
+	argv[0] = set;
+	argv[1] = incr;
+	argv[2] = ttlc;
+	if (authcache_mget(hr, &am) == 0) {
+		argv[n] = am.am_argv;
+		argc[n++] = am.am_argc;
+	}
+	if (redis_multi(rl_request_done, rq, n, argc, argv) == -1) {
 		count = rl_mem_incr(rq->rq_key, RL_WINDOW, &ttl);
 		rl_decide(rq, count, ttl);
 	}

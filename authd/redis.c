@@ -294,6 +294,41 @@ redis_command_argv(redis_cb cb, void *arg, int argc, const char **argv)
 	    redis_reply, c, argc, argv, NULL)));
 }
 
+/*
+ * Sends the commands as one transaction (MULTI ... EXEC): Redis runs
+ * them at once, one after the other, and cb gets EXEC's reply, an
+ * array of theirs (or an error, or NULL when Redis fails).  Native
+ * commands cost Redis half of what the same work costs in a Lua script
+ * (EVALSHA creates its argument tables and converts every redis.call).
+ */
+int
+redis_multi(redis_cb cb, void *arg, int ncmds, const int *argc,
+    const char **argv[])
+{
+	struct redis_cmd	*c;
+	int			 i;
+
+	if ((c = redis_cmd_new(cb, arg)) == NULL)
+		return (-1);
+	if (redisAsyncCommand(redis_ctx, NULL, NULL, "MULTI") != REDIS_OK) {
+		event_free(c->rc_timer);
+		free(c);
+		return (-1);
+	}
+	for (i = 0; i < ncmds; i++)
+		if (redisAsyncCommandArgv(redis_ctx, NULL, NULL, argc[i],
+		    argv[i], NULL) != REDIS_OK) {
+			/* Nothing of it may run. */
+			(void)redisAsyncCommand(redis_ctx, NULL, NULL,
+			    "DISCARD");
+			event_free(c->rc_timer);
+			free(c);
+			return (-1);
+		}
+	return (redis_cmd_sent(c, redisAsyncCommand(redis_ctx, redis_reply,
+	    c, "EXEC")));
+}
+
 int
 redis_init(struct event_base *base, const struct authd_config *conf)
 {

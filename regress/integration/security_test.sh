@@ -448,15 +448,26 @@ rate_limit_head()
 }
 rate_limit_body()
 {
-	local i r
+	local i r ttl
 	require_env
 	r=$(private_redis) || atf_fail "cannot start a private Redis"
 	start conf_append "$r" "limits {" "rate 5" "}"
 	for i in 1 2 3 4 5; do
 		http_expect 404 GET "$(base)/api/v1/nothing-$i"
+		grep -qi "^RateLimit-Remaining: $((5 - i))" http.headers ||
+		    atf_fail "$(oneline "request $i:" \
+		    "$(grep -i '^RateLimit' http.headers)")"
 	done
 	grep -qi '^RateLimit-Limit: 5' http.headers ||
 	    atf_fail "no RateLimit-Limit header"
+	# The window ends: the counter expires within the minute.
+	grep -Eqi '^RateLimit-Reset: ([1-9]|[1-5][0-9]|60)' http.headers ||
+	    atf_fail "$(oneline "no RateLimit-Reset in 1..60:" \
+	    "$(grep -i '^RateLimit-Reset' http.headers)")"
+	ttl=$(redis-cli -s "$(head -n 1 redis.dirs)/redis.sock" \
+	    TTL rl:api:127.0.0.1)
+	[ "$ttl" -ge 1 ] && [ "$ttl" -le 60 ] ||
+	    atf_fail "the counter's time to live is '$ttl'"
 	grep -qi '^RateLimit-Remaining: 0' http.headers ||
 	    atf_fail "no RateLimit-Remaining header"
 	http_expect 429 GET "$(base)/api/v1/nothing"
