@@ -314,37 +314,21 @@ users_refused(struct users_req *ur, PGresult *res)
 }
 
 /*
- * After a write: the company's integrations hear of it, and the user
- * gets the mails a new account, a change of address or of password
- * calls for.
+ * After a write: the events its statement queued go out (the triggers
+ * of 021_user_events.sql, password.changed), and the user gets the
+ * mails a new account, a change of address or of password calls for.
  */
 static void
 users_after_write(struct users_req *ur, const char *text)
 {
 	struct http_req	*hr = ur->ur_hr;
-	json_t		*obj, *data;
-	const char	*type;
-	int64_t		 uid, cid;
+	json_t		*obj;
+	int64_t		 uid;
 
+	delivery_kick();
 	if ((obj = json_loads(text, 0, NULL)) == NULL)
 		return;
 	uid = json_integer_value(json_object_get(obj, "id"));
-	cid = json_integer_value(json_object_get(obj, "company_id"));
-	if (hr->hr_method == EVHTTP_REQ_DELETE)
-		type = "user.deleted";
-	else if (ur->ur_write == USERS_WRITE_CREATE)
-		type = "user.created";
-	else
-		type = "user.updated";
-	data = json_pack("{s:I,s:O,s:O}", "user_id", (json_int_t)uid,
-	    "email", json_object_get(obj, "email"), "username",
-	    json_object_get(obj, "username"));
-	if (uid > 0 && cid > 0 && data != NULL)
-		delivery_enqueue(cid, type, data);
-	/* authd_users_update() queued password.changed with the change. */
-	if (ur->ur_write != USERS_WRITE_CREATE && ur->ur_hash[0] != '\0')
-		delivery_kick();
-	json_decref(data);
 	/* A new address is proved by its owner before it counts. */
 	if (uid > 0 && ur->ur_write == USERS_WRITE_CREATE &&
 	    json_is_false(json_object_get(obj, "is_verified")))

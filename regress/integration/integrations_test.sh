@@ -500,6 +500,82 @@ no_more()
 	    atf_fail "$(grep -c . recv/requests.jsonl) events, expected $1"
 }
 
+atf_test_case user_events cleanup
+user_events_head()
+{
+	atf_set descr "user.created, user.updated and user.deleted are" \
+	    "queued with the change whatever makes it; a login or a new" \
+	    "password alone send none; a move tells the old company" \
+	    "user.deleted; a company's deletion queues nothing"
+	atf_set require.progs "curl python3 openssl"
+}
+user_events_body()
+{
+	local name c
+	start callback_conf
+	tenant A
+	tenant B
+	receiver 0
+	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"user.created\", \"user.updated\",
+	    \"user.deleted\"]"
+	printf '%s\n' "$INT_SECRET" >recv/secret
+	name="ue_$(rand)"
+	api 200 "$A_TOKEN" POST /api/v1/users/ "$(jsonobj \
+	    email "$name@example.com" username "$name" \
+	    password 'Event-Pass1?')"
+	jget U http.body 'j["id"]'
+	received 1
+	api 200 "$A_TOKEN" PUT "/api/v1/users/$U" '{"full_name": "E U"}'
+	received 2
+	api 200 "$A_TOKEN" PUT "/api/v1/users/$U" \
+	    '{"password": "Event-Pass2?"}'
+	login "$name" 'Event-Pass2?'
+	# Not through the API: the trigger sees it all the same.
+	sql "UPDATE users SET is_verified = NOT is_verified WHERE id = $U"
+	received 3
+	login_admin
+	api 200 "$ACCESS" PUT "/api/v1/users/$U" "{\"company_id\": $B_CID}"
+	received 4
+	mkuser gone "$A_CID"
+	received 5
+	api 200 "$A_TOKEN" DELETE "/api/v1/users/$NEW_UID"
+	received 6
+	no_more 6
+	U=$U G=$NEW_UID NAME=$name A_CID=$A_CID python3 -c '
+import json, os
+e = os.environ
+r = [json.loads(l) for l in open("recv/requests.jsonl")]
+assert all(x["sig_ok"] and x["body"]["company_id"] == int(e["A_CID"])
+    for x in r), r
+key = lambda t: json.dumps(t, sort_keys=True)
+got = sorted(((x["body"]["type"], x["body"]["data"]) for x in r), key=key)
+u, g = int(e["U"]), int(e["G"])
+me = {"user_id": u, "email": e["NAME"] + "@example.com",
+    "username": e["NAME"]}
+gone = [x["body"]["data"] for x in r if x["body"]["data"]["user_id"] == g]
+want = sorted([("user.created", me),
+    ("user.updated", dict(me, fields=["full_name"])),
+    ("user.updated", dict(me, fields=["is_verified"])),
+    ("user.deleted", dict(me, reason="moved to another company")),
+    ("user.created", gone[0]), ("user.deleted", gone[0])], key=key)
+assert got == want, got
+assert set(gone[0]) == {"user_id", "email", "username"}, gone
+' 2>events.err || atf_fail "$(oneline "user events:" "$(cat events.err)")"
+	# A company whose users have a subscriber goes, users and all.
+	mkinteg "$B_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"user.deleted\"]"
+	api 200 "$ACCESS" DELETE "/api/v1/companies/$B_CID?force=true"
+	sql_expect 0 "SELECT count(*) FROM webhook_deliveries
+	    WHERE company_id = $B_CID"
+	no_more 6
+}
+user_events_cleanup()
+{
+	receiver_stop
+	authd_cleanup
+}
+
 atf_test_case session_events cleanup
 session_events_head()
 {
@@ -681,6 +757,7 @@ atf_init_test_cases()
 	atf_add_test_case regenerate
 	atf_add_test_case deactivated
 	atf_add_test_case introspect
+	atf_add_test_case user_events
 	atf_add_test_case session_events
 	atf_add_test_case login_events
 	atf_add_test_case password_events
