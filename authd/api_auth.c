@@ -40,10 +40,19 @@
 	LOGIN_USER_SQL "WHERE lower(u.email) = lower($1)"
 #define LOGIN_BY_USERNAME_SQL \
 	LOGIN_USER_SQL "WHERE lower(u.username) = lower($1)"
+/*
+ * The history row of a refused login and, for a user that exists, its
+ * login.failed event, in one statement; the column is how many
+ * deliveries were queued.
+ */
 #define LOGIN_FAILED_SQL \
-	"INSERT INTO login_history (user_id, company_id, ip_address, " \
-	"  user_agent, success, reason) " \
-	"VALUES ($1, $2, $3::inet, $4, false, $5)"
+	"WITH h AS (INSERT INTO login_history (user_id, company_id, " \
+	"    ip_address, user_agent, success, reason) " \
+	"  VALUES ($1, $2, $3::inet, $4, false, $5)) " \
+	"SELECT CASE WHEN $1 IS NULL THEN 0 ELSE " \
+	"  authd_enqueue_event($2, 'login.failed', " \
+	"  jsonb_build_object('user_id', $1::bigint, 'ip_address', " \
+	"  coalesce(host($3::inet), ''), 'user_agent', $4::text)) END"
 /*
  * A session ends on a whole second: token "exp" claims are whole seconds,
  * and a fractional end rounded up let a refreshed pair outlive its
@@ -144,10 +153,20 @@
 	"FROM sessions s JOIN users u ON u.id = s.user_id " \
 	"JOIN companies c ON c.id = s.company_id " \
 	"WHERE s.id = $1 AND s.user_id = $2"
+/*
+ * Ends session $1 of user $2 for reason $3 and queues its
+ * session.revoked in the same statement; no row when it had ended
+ * already (a concurrent revocation came first).  The column is how
+ * many deliveries were queued.
+ */
 #define SESSION_REVOKE_SQL \
-	"UPDATE sessions SET is_active = false, revoked_at = now(), " \
-	"  revoked_reason = $3 " \
-	"WHERE id = $1 AND user_id = $2 AND is_active RETURNING company_id"
+	"WITH r AS (UPDATE sessions SET is_active = false, " \
+	"    revoked_at = now(), revoked_reason = $3 " \
+	"  WHERE id = $1 AND user_id = $2 AND is_active " \
+	"  RETURNING id, company_id) " \
+	"SELECT authd_enqueue_event(r.company_id, 'session.revoked', " \
+	"  jsonb_build_object('user_id', $2::bigint, 'session_id', r.id, " \
+	"  'reason', $3::text)) FROM r"
 
 /* Two tokens signed together, then one answer. */
 struct token_pair {
@@ -336,8 +355,10 @@ api_auth_addr(struct http_req *hr)
 }
 
 /*
- * The company's integrations hear of failed logins; a login that
- * succeeds queues its event with its session (LOGIN_SESSION_SQL).
+ * login.failed for a login that LOGIN_SESSION_SQL refused, having
+ * written its history row already: the one event not queued by the
+ * statement of its change (LOGIN_FAILED_SQL queues the others), as it
+ * takes a race with an administrator to happen.
  */
 static void
 login_failed_event(struct login *lg)
@@ -362,6 +383,9 @@ login_failed_logged(PGresult *res, void *arg)
 	if (!db_ok(res))
 		log_warnx("request %s: login history not written",
 		    hr->hr_reqid);
+	else if (PQntuples(res) == 1 &&
+	    strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+		delivery_kick();
 	http_set_header(hr, "WWW-Authenticate", "Bearer");
 	http_error(hr, 401, lg->lg_detail);
 }
@@ -376,7 +400,6 @@ login_fail(struct login *lg, const char *reason, int status,
 
 	log_info("request %s: login failed from %s: %s", hr->hr_reqid,
 	    hr->hr_addr, reason);
-	login_failed_event(lg);
 	snprintf(uid, sizeof(uid), "%" PRId64, lg->lg_uid);
 	snprintf(cid, sizeof(cid), "%" PRId64, lg->lg_cid);
 	params[0] = lg->lg_found ? uid : NULL;
@@ -710,25 +733,15 @@ refresh_invalid(struct http_req *hr)
 	http_error(hr, 401, "Invalid refresh token");
 }
 
-/*
- * session.revoked for the session that SESSION_REVOKE_SQL ended, if it
- * ended one (a concurrent revocation may have come first).
- */
+/* After SESSION_REVOKE_SQL: what it ended, and the event it queued. */
 static void
-session_revoked_event(PGresult *res, int64_t uid, int64_t sid,
-    const char *reason)
+session_revoked(PGresult *res)
 {
-	json_t	*data;
-
 	if (PQntuples(res) != 1)
 		return;
 	metrics_count(MC_SESSIONS_REVOKED);
-	if ((data = json_pack("{s:I,s:I,s:s}", "user_id", (json_int_t)uid,
-	    "session_id", (json_int_t)sid, "reason", reason)) == NULL)
-		return;
-	delivery_enqueue(strtoll(PQgetvalue(res, 0, 0), NULL, 10),
-	    "session.revoked", data);
-	json_decref(data);
+	if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+		delivery_kick();
 }
 
 static void
@@ -741,8 +754,7 @@ refresh_revoked(PGresult *res, void *arg)
 		http_db_result(hr, res);
 		return;
 	}
-	session_revoked_event(res, rf->rf_tc.tc_uid, rf->rf_tc.tc_sid,
-	    REFRESH_REUSE_REASON);
+	session_revoked(res);
 	refresh_invalid(hr);
 }
 
@@ -993,8 +1005,7 @@ logout_done(PGresult *res, void *arg)
 		http_db_result(hr, res);
 		return;
 	}
-	session_revoked_event(res, hr->hr_user.au_uid, hr->hr_user.au_sid,
-	    "logout");
+	session_revoked(res);
 	http_reply(hr, 200, json_pack("{s:s}", "message",
 	    "Successfully logged out"));
 }

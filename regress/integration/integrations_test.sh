@@ -654,7 +654,8 @@ atf_test_case login_events cleanup
 login_events_head()
 {
 	atf_set descr "logins send login.succeeded, queued with the session" \
-	    "it names, and login.failed for a wrong password"
+	    "it names, and login.failed, queued with the history row, for" \
+	    "a wrong password or an inactive user, none for an unknown one"
 	atf_set require.progs "curl python3 openssl"
 }
 login_events_body()
@@ -673,9 +674,20 @@ login_events_body()
 	    --data-urlencode "username=$NEW_USER" \
 	    --data-urlencode "password=not-$AUTHD_ADMIN_PASSWORD" >/dev/null
 	received 2
-	no_more 2
+	# An unknown user is no one's event.
+	http POST "$AUTHD_URL/api/v1/auth/login" \
+	    --data-urlencode "username=nobody-$(rand)" \
+	    --data-urlencode "password=not-$AUTHD_ADMIN_PASSWORD" >/dev/null
+	# A refusal that is not a 401 is an event too.
+	sql "UPDATE users SET is_active = false WHERE id = $U"
+	http_expect 400 POST "$AUTHD_URL/api/v1/auth/login" \
+	    -A 'events-test/1.0' --data-urlencode "username=$NEW_USER" \
+	    --data-urlencode "password=$AUTHD_ADMIN_PASSWORD"
+	received 3
+	no_more 3
 	U=$U SID=$SID A_CID=$A_CID python3 -c 'import json, os, sys
 r = [json.loads(l) for l in open("recv/requests.jsonl")]
+assert [x["body"]["type"] for x in r].count("login.failed") == 2, r
 ev = {x["body"]["type"]: x["body"] for x in r}
 assert all(x["sig_ok"] for x in r), r
 base = {"user_id": int(os.environ["U"]), "ip_address": "127.0.0.1",
