@@ -705,6 +705,63 @@ login_events_cleanup()
 	authd_cleanup
 }
 
+atf_test_case deactivation_events cleanup
+deactivation_events_head()
+{
+	atf_set descr "sessions ended by a user's deactivation, authctl" \
+	    "user lock or a company's deactivation send session.revoked" \
+	    "with that reason, live ones only"
+	atf_set require.progs "curl python3 openssl"
+}
+deactivation_events_body()
+{
+	start callback_conf
+	tenant A
+	receiver 0
+	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [\"session.revoked\"]"
+	printf '%s\n' "$INT_SECRET" >recv/secret
+	mkuser off "$A_CID"
+	U1=$NEW_UID
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	S1=$SID
+	# An expired session ends too, unreported.
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	sql "UPDATE sessions SET expires_at = now() - interval '1 second'
+	    WHERE id = $SID"
+	api 200 "$A_TOKEN" PUT "/api/v1/users/$U1" '{"is_active": false}'
+	received 1
+	mkuser lock "$A_CID"
+	U2=$NEW_UID
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	S2=$SID
+	authctl_run user lock "$NEW_USER" >/dev/null ||
+	    atf_fail "authctl user lock failed"
+	received 2
+	mkuser co "$A_CID"
+	U3=$NEW_UID
+	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
+	S3=$SID
+	login_admin
+	api 200 "$ACCESS" PUT "/api/v1/companies/$A_CID" '{"is_active": false}'
+	# The company admin's own session ends with it.
+	claim S0 "$A_TOKEN" sid
+	received 4
+	no_more 4
+	U=$A_UID U1=$U1 U2=$U2 U3=$U3 S0=$S0 S1=$S1 S2=$S2 S3=$S3 \
+	    events_are session.revoked '
+	    d == [{"user_id": int(os.environ[u]),
+	    "session_id": int(os.environ[s]), "reason": r} for u, s, r in (
+	    ("U", "S0", "company deactivated"),
+	    ("U1", "S1", "user deactivated"), ("U2", "S2", "user locked"),
+	    ("U3", "S3", "company deactivated"))]'
+}
+deactivation_events_cleanup()
+{
+	receiver_stop
+	authd_cleanup
+}
+
 atf_test_case password_events cleanup
 password_events_head()
 {
@@ -772,5 +829,6 @@ atf_init_test_cases()
 	atf_add_test_case user_events
 	atf_add_test_case session_events
 	atf_add_test_case login_events
+	atf_add_test_case deactivation_events
 	atf_add_test_case password_events
 }
