@@ -475,6 +475,24 @@ introspect_cleanup()
 
 # --- outbound events of the users and sessions API --------------------
 
+# subscribe EVENT...: authd started for callbacks to the loopback, tenant
+# A, a receiver in ./recv and an integration of A that sends it the
+# events named.
+subscribe()
+{
+	local list e
+	start callback_conf
+	tenant A
+	receiver 0
+	list=
+	for e in "$@"; do
+		list="$list${list:+, }\"$e\""
+	done
+	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
+	    \"events\": [$list]"
+	printf '%s\n' "$INT_SECRET" >recv/secret
+}
+
 # events_are TYPE PY: the receiver's requests are N events of TYPE, all
 # signed, of company A; PY is a Python expression over d, the list of
 # their data objects, sorted by session_id then user_id.
@@ -512,14 +530,8 @@ user_events_head()
 user_events_body()
 {
 	local name c
-	start callback_conf
-	tenant A
+	subscribe user.created user.updated user.deleted
 	tenant B
-	receiver 0
-	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
-	    \"events\": [\"user.created\", \"user.updated\",
-	    \"user.deleted\"]"
-	printf '%s\n' "$INT_SECRET" >recv/secret
 	name="ue_$(rand)"
 	api 200 "$A_TOKEN" POST /api/v1/users/ "$(jsonobj \
 	    email "$name@example.com" username "$name" \
@@ -588,12 +600,7 @@ session_events_head()
 session_events_body()
 {
 	local i first
-	start callback_conf
-	tenant A
-	receiver 0
-	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
-	    \"events\": [\"session.revoked\"]"
-	printf '%s\n' "$INT_SECRET" >recv/secret
+	subscribe session.revoked
 	mkuser ev "$A_CID"
 	U=$NEW_UID
 	for i in 1 2 3 4 5; do
@@ -660,12 +667,7 @@ login_events_head()
 }
 login_events_body()
 {
-	start callback_conf
-	tenant A
-	receiver 0
-	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
-	    \"events\": [\"login.succeeded\", \"login.failed\"]"
-	printf '%s\n' "$INT_SECRET" >recv/secret
+	subscribe login.succeeded login.failed
 	mkuser ev "$A_CID"
 	U=$NEW_UID
 	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD" -A 'events-test/1.0'
@@ -715,12 +717,7 @@ deactivation_events_head()
 }
 deactivation_events_body()
 {
-	start callback_conf
-	tenant A
-	receiver 0
-	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
-	    \"events\": [\"session.revoked\"]"
-	printf '%s\n' "$INT_SECRET" >recv/secret
+	subscribe session.revoked
 	mkuser off "$A_CID"
 	U1=$NEW_UID
 	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
@@ -771,12 +768,7 @@ password_events_head()
 }
 password_events_body()
 {
-	start callback_conf
-	tenant A
-	receiver 0
-	mkinteg "$A_TOKEN" crm "\"callback_url\": \"$RECV_URL\",
-	    \"events\": [\"password.changed\", \"session.revoked\"]"
-	printf '%s\n' "$INT_SECRET" >recv/secret
+	subscribe password.changed session.revoked
 	mkuser pw "$A_CID"
 	U=$NEW_UID
 	login "$NEW_USER" "$AUTHD_ADMIN_PASSWORD"
