@@ -77,8 +77,9 @@
  * second factor and not locked (all NULL when the user or company is
  * gone), and how many login.succeeded deliveries ev queued: the event
  * is written with the session it reports, or not at all.  ev calls
- * authd_enqueue_event() only when an integration may want the event,
- * as is rare: the call cost a tenth of the statement.
+ * authd_enqueue_event() only when an integration of the company
+ * subscribes to login.succeeded: the call had cost a tenth of the
+ * statement on every login.
  */
 #define LOGIN_SESSION_SQL \
 	"WITH l AS (SELECT u.company_id = $2 AS same, u.is_active AS ua, " \
