@@ -187,34 +187,19 @@ rl_mem_del(const char *key)
 	s->rs_expires = 0;
 }
 
-/* Reads a {a, b} integer reply; -1 when it is anything else. */
-static int
-rl_pair(redisReply *r, int64_t *a, int64_t *b)
-{
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
-	    r->element[0]->type != REDIS_REPLY_INTEGER ||
-	    r->element[1]->type != REDIS_REPLY_INTEGER)
-		return (-1);
-	*a = r->element[0]->integer;
-	*b = r->element[1]->integer;
-	return (0);
-}
-
 /*
- * The count and the seconds left of rl_request()'s transaction: the
- * replies of its INCR and TTL; -1 when it failed.
+ * Reads elements i and i + 1 of an array reply, both integers; -1 when
+ * the reply is anything else.
  */
 static int
-rl_counted(redisReply *r, int64_t *count, int64_t *ttl)
+rl_pair(redisReply *r, size_t i, int64_t *a, int64_t *b)
 {
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-	    r->element[1]->type != REDIS_REPLY_INTEGER ||
-	    r->element[2]->type != REDIS_REPLY_INTEGER)
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < i + 2 ||
+	    r->element[i]->type != REDIS_REPLY_INTEGER ||
+	    r->element[i + 1]->type != REDIS_REPLY_INTEGER)
 		return (-1);
-	*count = r->element[1]->integer;
-	*ttl = r->element[2]->integer;
-	if (*ttl < 0)
-		*ttl = RL_WINDOW;
+	*a = r->element[i]->integer;
+	*b = r->element[i + 1]->integer;
 	return (0);
 }
 
@@ -258,11 +243,16 @@ rl_request_done(redisReply *r, void *arg)
 	int64_t		 count, ttl;
 	int		 t;
 
-	if (rl_counted(r, &count, &ttl) == -1) {
+	/* rl_request()'s transaction: SET, INCR, TTL[, MGET]. */
+	if (rl_pair(r, 1, &count, &ttl) == -1) {
 		count = rl_mem_incr(rq->rq_key, RL_WINDOW, &t);
 		ttl = t;
-	} else if (r->elements > 3)
-		authcache_found(rq->rq_hr, r->element[3]);
+	} else {
+		if (ttl < 0)
+			ttl = RL_WINDOW;
+		if (r->elements > 3)
+			authcache_found(rq->rq_hr, r->element[3]);
+	}
 	rl_decide(rq, count, ttl);
 }
 
@@ -397,7 +387,7 @@ rl_login_done(redisReply *r, void *arg)
 	int64_t		 locked, secs;
 	int		 l, s;
 
-	if (rl_pair(r, &locked, &secs) == -1) {
+	if (rl_pair(r, 0, &locked, &secs) == -1) {
 		rl_login_memory(rg, &l, &s);
 		locked = l;
 		secs = s;
